@@ -1,0 +1,377 @@
+/* name: domain names in wire form — reading (with compression guards), writing, text. */
+#include "name.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dns.h"
+
+/* The top two bits of a length byte say what it is (RFC 1035 4.1.4, RFC 6891 5). */
+enum {
+    NAME_KIND_MASK = 0xC0,
+    NAME_KIND_LABEL = 0x00,   /* 00: a label of 0..63 octets follows */
+    NAME_KIND_POINTER = 0xC0, /* 11: a 14-bit offset, this byte's low 6 bits and the next 8 */
+};
+
+const char *name_strerror(enum name_status status)
+{
+    switch (status) {
+    case NAME_OK:
+        return "ok";
+    case NAME_ERR_TRUNCATED:
+        return "name runs past the end of the message";
+    case NAME_ERR_LABEL_TYPE:
+        return "unknown label type (length byte 0x40-0xBF)";
+    case NAME_ERR_TOO_LONG:
+        return "name longer than 255 octets";
+    case NAME_ERR_POINTER_FORWARD:
+        return "compression pointer does not point backwards";
+    case NAME_ERR_POINTER_HEADER:
+        return "compression pointer into the header";
+    case NAME_ERR_TOO_MANY_HOPS:
+        return "too many compression pointers";
+    }
+    return "unknown name error";
+}
+
+void name_root(struct name *out)
+{
+    out->len = 1;
+    out->wire[0] = 0;
+}
+
+enum name_status name_read(struct buf_reader *r, struct name *out)
+{
+    return name_read_visit(r, out, NULL, NULL);
+}
+
+enum name_status name_read_visit(struct buf_reader *r, struct name *out, name_visit_fn *visit,
+                                 void *ctx)
+{
+    enum name_status status = NAME_OK;
+    /* Where the current run of labels began: a pointer must point before it.
+     * Each pointer moves it strictly down, so the name cannot loop, and a
+     * pointer into the name itself ("01 61 c0 0c" at offset 12) is refused. */
+    size_t run_start = r->pos;
+    size_t resume = 0; /* where the reader goes on after the first pointer */
+    bool jumped = false;
+    unsigned hops = 0;
+    size_t len = 0;
+
+    /* Bounded: every pass either appends a label (len grows by at least 2 and
+     * may not pass NAME_WIRE_MAX) or follows a pointer (at most NAME_HOPS_MAX),
+     * or returns. */
+    for (;;) {
+        size_t at = r->pos;
+        uint8_t b = buf_read_u8(r);
+        if (!buf_reader_ok(r)) {
+            status = NAME_ERR_TRUNCATED;
+            break;
+        }
+        if ((b & NAME_KIND_MASK) == NAME_KIND_LABEL) {
+            if (b == 0) {
+                out->wire[len++] = 0;
+                if (visit && !jumped)
+                    visit(ctx, NAME_PART_ROOT, at, NULL, 0, 0);
+                break;
+            }
+            /* Counted on the wire: this length byte, the label, and the root
+             * label still to come must fit in NAME_WIRE_MAX. */
+            if (len + 1 + b + 1 > NAME_WIRE_MAX) {
+                status = NAME_ERR_TOO_LONG;
+                break;
+            }
+            out->wire[len] = b;
+            buf_read_bytes(r, &out->wire[len + 1], b);
+            if (!buf_reader_ok(r)) {
+                status = NAME_ERR_TRUNCATED;
+                break;
+            }
+            if (visit && !jumped)
+                visit(ctx, NAME_PART_LABEL, at, &out->wire[len + 1], b, 0);
+            len += 1 + (size_t)b;
+        } else if ((b & NAME_KIND_MASK) == NAME_KIND_POINTER) {
+            uint8_t low = buf_read_u8(r);
+            if (!buf_reader_ok(r)) {
+                status = NAME_ERR_TRUNCATED;
+                break;
+            }
+            size_t target = (size_t)(b & ~NAME_KIND_MASK) << 8 | low;
+            if (target < DNS_HEADER_SIZE) {
+                status = NAME_ERR_POINTER_HEADER;
+                break;
+            }
+            /* RFC 1035 4.1.4: a pointer refers to a *prior* occurrence. */
+            if (target >= run_start) {
+                status = NAME_ERR_POINTER_FORWARD;
+                break;
+            }
+            if (++hops > NAME_HOPS_MAX) {
+                status = NAME_ERR_TOO_MANY_HOPS;
+                break;
+            }
+            if (!jumped) {
+                if (visit)
+                    visit(ctx, NAME_PART_POINTER, at, NULL, 0, target);
+                resume = r->pos;
+                jumped = true;
+            }
+            run_start = target;
+            buf_seek(r, target);
+        } else {
+            /* 01 (RFC 6891's extended labels, never deployed) and 10 (reserved). */
+            status = NAME_ERR_LABEL_TYPE;
+            break;
+        }
+    }
+
+    if (status != NAME_OK) {
+        buf_reader_fail(r);
+        name_root(out);
+        return status;
+    }
+    out->len = (uint8_t)len;
+    if (jumped)
+        buf_seek(r, resume);
+    return NAME_OK;
+}
+
+/* ASCII-only lower case: DNS names compare without case for A-Z only (RFC 4343). */
+static inline uint8_t name_fold(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+uint32_t name_hash(const uint8_t *wire, size_t len)
+{
+    /* FNV-1a over the case-folded bytes. */
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= name_fold(wire[i]);
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* Equal wire forms, ignoring case. Length bytes are below 64 and so never
+ * change under name_fold(), which lets the whole form be compared at once. */
+static bool name_wire_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (name_fold(a[i]) != name_fold(b[i]))
+            return false;
+    return true;
+}
+
+bool name_equal(const struct name *a, const struct name *b)
+{
+    return a->len == b->len && name_wire_equal(a->wire, b->wire, a->len);
+}
+
+void name_lower(struct name *n)
+{
+    for (size_t i = 0; i < n->len; i++)
+        n->wire[i] = name_fold(n->wire[i]);
+}
+
+unsigned name_label_count(const struct name *n)
+{
+    unsigned count = 0;
+    /* Bounded by n->len: each pass moves past one label. */
+    for (size_t off = 0; off < n->len && n->wire[off] != 0; off += 1 + (size_t)n->wire[off])
+        count++;
+    return count;
+}
+
+bool name_is_subdomain(const struct name *n, const struct name *ancestor)
+{
+    if (ancestor->len > n->len)
+        return false;
+    /* The ancestor must be a suffix of `n` that starts on a label boundary,
+     * so walk n's labels until the lengths match. */
+    size_t off = 0;
+    while (n->len - off > ancestor->len)
+        off += 1 + (size_t)n->wire[off];
+    return n->len - off == ancestor->len &&
+           name_wire_equal(n->wire + off, ancestor->wire, ancestor->len);
+}
+
+/* Writing --------------------------------------------------------------------- */
+
+/* The offset of an earlier name equal to the suffix (wire, len), or -1. */
+static int name_ctable_find(const struct buf_writer *w, const struct name_ctable *t,
+                            const uint8_t *wire, size_t len, uint32_t hash)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        if (t->entry[i].hash != hash)
+            continue;
+        /* Read the earlier name back from the message (it may itself end in a
+         * pointer) and compare; the hash alone could collide. */
+        struct buf_reader r;
+        struct name earlier;
+        buf_reader_init(&r, w->data, w->pos);
+        buf_seek(&r, t->entry[i].offset);
+        if (name_read(&r, &earlier) == NAME_OK && earlier.len == len &&
+            name_wire_equal(earlier.wire, wire, len))
+            return t->entry[i].offset;
+    }
+    return -1;
+}
+
+/* Records that the suffix (wire, len) starts at the writer's position. */
+static void name_ctable_add(const struct buf_writer *w, struct name_ctable *t, const uint8_t *wire,
+                            size_t len)
+{
+    /* Pointers reach only 14 bits, and our reader refuses pointers into the
+     * header, so offsets outside [12, 0x3FFF] are useless as targets. */
+    if (t->count >= NAME_CTABLE_MAX || w->pos < DNS_HEADER_SIZE || w->pos > NAME_POINTER_MAX)
+        return;
+    t->entry[t->count].offset = (uint16_t)w->pos;
+    t->entry[t->count].hash = name_hash(wire, len);
+    t->count++;
+}
+
+void name_write(struct buf_writer *w, const struct name *n, struct name_ctable *t)
+{
+    if (t == NULL) {
+        buf_write_bytes(w, n->wire, n->len);
+        return;
+    }
+    /* Find the longest suffix already in the message: try the whole name,
+     * then drop one label at a time. Bounded: each pass skips one label. */
+    size_t tail = 0;
+    int target = -1;
+    for (; tail < n->len && n->wire[tail] != 0; tail += 1 + (size_t)n->wire[tail]) {
+        size_t len = n->len - tail;
+        target = name_ctable_find(w, t, n->wire + tail, len, name_hash(n->wire + tail, len));
+        if (target >= 0)
+            break;
+    }
+    /* Write the labels before that suffix, recording each new suffix. */
+    for (size_t off = 0; off < tail; off += 1 + (size_t)n->wire[off]) {
+        if (buf_writer_ok(w))
+            name_ctable_add(w, t, n->wire + off, n->len - off);
+        buf_write_bytes(w, n->wire + off, 1 + (size_t)n->wire[off]);
+    }
+    if (target >= 0)
+        buf_write_u16(w, (uint16_t)(0xC000 | target));
+    else
+        buf_write_u8(w, 0);
+}
+
+/* Text form ------------------------------------------------------------------- */
+
+/* Bytes written as \DDD in text: not printable ASCII, or special in zone files. */
+static bool name_needs_ddd(uint8_t c)
+{
+    return c <= ' ' || c >= 0x7F || strchr("\"();@$", c) != NULL;
+}
+
+int name_to_text(const struct name *n, char *out, size_t cap)
+{
+    size_t o = 0;
+    /* Appends a string, or fails if it (and a NUL after it) does not fit. */
+#define NAME_PUT(s)                                                                                \
+    do {                                                                                           \
+        size_t slen_ = strlen(s);                                                                  \
+        if (slen_ + 1 > cap - o)                                                                   \
+            goto overflow;                                                                         \
+        memcpy(out + o, (s), slen_);                                                               \
+        o += slen_;                                                                                \
+    } while (0)
+    if (cap == 0)
+        return -1;
+    if (n->len <= 1) {
+        NAME_PUT(".");
+    } else {
+        /* Bounded by n->len: each pass consumes one label. */
+        for (size_t off = 0; off < n->len && n->wire[off] != 0; off += 1 + (size_t)n->wire[off]) {
+            uint8_t llen = n->wire[off];
+            for (size_t i = 0; i < llen && off + 1 + i < n->len; i++) {
+                uint8_t c = n->wire[off + 1 + i];
+                char piece[5];
+                if (c == '.' || c == '\\')
+                    snprintf(piece, sizeof piece, "\\%c", c);
+                else if (name_needs_ddd(c))
+                    snprintf(piece, sizeof piece, "\\%03u", c);
+                else
+                    snprintf(piece, sizeof piece, "%c", c);
+                NAME_PUT(piece);
+            }
+            NAME_PUT(".");
+        }
+    }
+    out[o] = '\0';
+    return (int)o;
+overflow:
+    out[0] = '\0';
+    return -1;
+#undef NAME_PUT
+}
+
+enum name_status name_from_text(const char *text, const struct name *origin, struct name *out)
+{
+    size_t len = 0;
+    const char *p = text;
+
+    if (strcmp(text, "@") == 0) {
+        if (origin == NULL)
+            return NAME_ERR_LABEL_TYPE;
+        *out = *origin;
+        return NAME_OK;
+    }
+    if (strcmp(text, ".") == 0) {
+        name_root(out);
+        return NAME_OK;
+    }
+    if (*p == '\0' || *p == '.')
+        return NAME_ERR_LABEL_TYPE; /* empty name or empty first label */
+
+    /* One label per pass; bounded by the text's length. */
+    while (*p != '\0') {
+        size_t label_at = len++;
+        size_t llen = 0;
+        while (*p != '\0' && *p != '.') {
+            unsigned c = (unsigned char)*p++;
+            if (c == '\\') {
+                if (p[0] >= '0' && p[0] <= '9') {
+                    if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9'))
+                        return NAME_ERR_LABEL_TYPE;
+                    c = (unsigned)(p[0] - '0') * 100 + (unsigned)(p[1] - '0') * 10 +
+                        (unsigned)(p[2] - '0');
+                    if (c > 255)
+                        return NAME_ERR_LABEL_TYPE;
+                    p += 3;
+                } else if (*p != '\0') {
+                    c = (unsigned char)*p++;
+                } else {
+                    return NAME_ERR_LABEL_TYPE; /* a lone backslash at the end */
+                }
+            }
+            /* Keep room for the root label (1) at the end. */
+            if (llen + 1 > NAME_LABEL_MAX || len + 1 + 1 > NAME_WIRE_MAX)
+                return NAME_ERR_TOO_LONG;
+            out->wire[len++] = (uint8_t)c;
+            llen++;
+        }
+        if (llen == 0)
+            return NAME_ERR_LABEL_TYPE; /* "a..b": an empty label */
+        out->wire[label_at] = (uint8_t)llen;
+        if (*p == '.') {
+            p++;
+            if (*p == '\0') {
+                out->wire[len++] = 0; /* a final dot: absolute name */
+                out->len = (uint8_t)len;
+                return NAME_OK;
+            }
+        }
+    }
+    /* A relative name: append the origin (its root label ends the name). */
+    if (origin == NULL)
+        return NAME_ERR_LABEL_TYPE;
+    if (len + origin->len > NAME_WIRE_MAX)
+        return NAME_ERR_TOO_LONG;
+    memcpy(out->wire + len, origin->wire, origin->len);
+    out->len = (uint8_t)(len + origin->len);
+    return NAME_OK;
+}

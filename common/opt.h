@@ -1,0 +1,51 @@
+/* opt: the command line every step shares, plus options a step adds. */
+#ifndef DNS_OPT_H
+#define DNS_OPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+enum {
+    OPT_DEFAULT_PORT = 2053, /* unprivileged, so no root is needed; 53 is the real one */
+};
+#define OPT_DEFAULT_ADDRESS "127.0.0.1"
+
+/* Options every step takes:
+ *   --address A   --port P   --trace   --log-level L   --help */
+struct opt_common {
+    const char *address;
+    uint16_t port;
+    bool trace;
+    enum log_level log_level;
+};
+
+/* An option a step adds, e.g. --zone FILE. */
+struct opt_extra {
+    const char *name; /* without the leading "--" */
+    const char *arg;  /* the argument's name for --help ("FILE"), or NULL for a flag */
+    const char *help; /* one line for --help */
+    /* Called for each occurrence, in order, with the argument (NULL for a
+     * flag). Returns NULL, or a message saying what is wrong with the value. */
+    const char *(*apply)(void *ctx, const char *value);
+};
+
+enum opt_result { OPT_RUN, OPT_HELP, OPT_ERROR };
+
+/*
+ * Parses argv[1..argc-1]: "--name VALUE" and "--name=VALUE" forms. Fills `out`
+ * (starting from the defaults) and calls the extras' apply(ctx, value).
+ * Returns OPT_RUN, OPT_HELP for --help, or OPT_ERROR with a message in `err`
+ * (unknown option, missing or bad value, stray argument).
+ */
+enum opt_result opt_parse(int argc, char **argv, const struct opt_extra *extras, size_t n_extras,
+                          void *ctx, struct opt_common *out, char *err, size_t errcap);
+
+/* Prints the usage text: the synopsis, `summary`, and every option. */
+void opt_usage(FILE *f, const char *program, const char *summary, const struct opt_extra *extras,
+               size_t n_extras);
+
+#endif

@@ -1,0 +1,303 @@
+"""conftest: options (--steps, --build-dir, --server-cmd), the stage marker, and the pool of servers
+under test.
+
+A test says which stages it applies to with @pytest.mark.stage(introduced, until=None) and asks for
+the `step` it runs against through the `server` or `client` fixtures; it is then run once per listed
+step in its range, with ids like test_id_copied[step-2]. Tests whose range contains none of the
+listed steps are deselected.
+"""
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+import dnsgrader as g
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Settings:
+    def __init__(self, steps, build_dir, server_cmd):
+        self.steps = steps  # sorted list of ints
+        self.build_dir = build_dir  # absolute Path
+        self.server_cmd = server_cmd  # str with {port}, or None
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("dns", "DNS workbook conformance tests")
+    group.addoption("--steps", metavar="1,2,3",
+                    help="the steps to test, comma-separated (default: every build-dir/step-N found)")
+    group.addoption("--build-dir", metavar="DIR",
+                    help="where the step-N binaries are (default: build/ at the top of the checkout)")
+    group.addoption("--server-cmd", metavar="CMD",
+                    help="test this command instead of build-dir/step-N (one step only); {port} in it "
+                         "is replaced by the port to listen on, e.g. 'python3 my.py --port {port}'")
+
+
+def _settings(config):
+    build = config.getoption("--build-dir")
+    build_dir = (Path(config.invocation_params.dir) / build).resolve() if build else REPO / "build"
+    cmd = config.getoption("--server-cmd")
+    text = config.getoption("--steps")
+    if text:
+        try:
+            steps = sorted({int(s) for s in text.split(",") if s.strip()})
+        except ValueError:
+            raise pytest.UsageError(f"--steps {text}: expected numbers like 1,2,3") from None
+        bad = [s for s in steps if not 1 <= s <= g.LAST_STAGE]
+        if bad or not steps:
+            raise pytest.UsageError(f"--steps {text}: steps are 1 to {g.LAST_STAGE}")
+    else:
+        steps = [n for n in range(1, g.LAST_STAGE + 1) if (build_dir / f"step-{n}").exists()]
+        if cmd is None and not steps:
+            steps = []  # nothing to test; selftests may still run
+    if cmd is not None:
+        if len(steps) != 1:
+            raise pytest.UsageError("--server-cmd tests one server: give exactly one step, e.g. --steps 3")
+        if "{port}" not in cmd:
+            raise pytest.UsageError("--server-cmd must contain {port}, e.g. 'python3 my.py --port {port}'")
+    return Settings(steps, build_dir, cmd)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "stage(introduced, until=None): the stages a test applies to "
+                                       f"(until None = every later stage, up to {g.LAST_STAGE})")
+    config.addinivalue_line("markers", "build_only: tests the build's command line; not run with "
+                                       "--server-cmd")
+    config.addinivalue_line("markers", "selftest: tests the grader itself; not run with --server-cmd")
+    config.addinivalue_line("markers", "dns_not_applicable: (internal) no listed step is in the "
+                                       "test's stage range")
+    config.dns_settings = _settings(config)
+    config.dns_exits = []  # servers that did not exit with 0 on SIGTERM at the end
+
+
+def pytest_generate_tests(metafunc):
+    if "step" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("stage")
+    if marker is None:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} talks to a server but has no "
+                                "@pytest.mark.stage(introduced, until=None)")
+    first, last = g.stage_range(marker)
+    steps = [s for s in metafunc.config.dns_settings.steps if first <= s <= last]
+    if steps:
+        metafunc.parametrize("step", steps, ids=[f"step-{s}" for s in steps])
+    else:
+        # Parametrized with a placeholder that pytest_collection_modifyitems deselects: pytest would
+        # report an empty parameter list as "skipped", and these tests are not skipped, they do not
+        # apply.
+        metafunc.parametrize("step", [pytest.param(0, marks=pytest.mark.dns_not_applicable)],
+                             ids=["n/a"])
+
+
+def pytest_collection_modifyitems(config, items):
+    settings = config.dns_settings
+    keep, drop = [], []
+    for item in items:
+        graded_cmd = settings.server_cmd is not None
+        if (item.get_closest_marker("dns_not_applicable")
+                or (graded_cmd and item.get_closest_marker("build_only"))
+                or (graded_cmd and item.get_closest_marker("selftest"))):
+            drop.append(item)
+            continue
+        marker = item.get_closest_marker("stage")
+        if marker is not None:
+            first, last = g.stage_range(marker)
+            item.user_properties += [("stage", first), ("until", last)]
+            if hasattr(item, "callspec") and "step" in item.callspec.params:
+                item.user_properties.append(("step", item.callspec.params["step"]))
+        keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+# --------------------------------------------------------------------------------------------------
+# Servers
+
+
+class Pool:
+    """One server process per (step, extra arguments), started on first use, kept for the session."""
+
+    def __init__(self, settings, log_dir):
+        self.settings = settings
+        self.log_dir = log_dir
+        self.servers = {}
+        self.failed_start = {}  # key -> message of the first failed start (later tests fail fast)
+
+    def command(self, step, port, extra):
+        if self.settings.server_cmd is not None:
+            cmd = self.settings.server_cmd.replace("{port}", str(port))
+            return dict(shell_cmd=" ".join([cmd] + [shlex.quote(a) for a in extra]))
+        return dict(argv=[str(self.settings.build_dir / f"step-{step}"), "--port", str(port), *extra])
+
+    def label(self, step, extra):
+        return " ".join([f"step-{step}", *extra])
+
+    def start(self, step, extra):
+        key = (step, tuple(extra))
+        if self.settings.server_cmd is None:
+            binary = self.settings.build_dir / f"step-{step}"
+            if not binary.exists():
+                raise g.ServerStartError(g.missing_binary(binary))
+        port = g.free_udp_port()
+        name = "-".join(["step", str(step), *[a.strip("-") for a in extra]])
+        srv = g.ServerProcess(self.label(step, extra), port=port,
+                              log_path=self.log_dir / f"{name}.log", **self.command(step, port, extra))
+        srv.start()
+        try:
+            srv.wait_ready()
+        except g.ServerStartError:
+            srv.stop()
+            raise
+        self.servers[key] = srv
+        return srv
+
+    def get(self, step, extra, nodeid):
+        key = (step, tuple(extra))
+        if key in self.failed_start:
+            pytest.fail(f"the server could not be started (see the first failing test for its log): "
+                        f"{self.failed_start[key]}", pytrace=False)
+        srv = self.servers.get(key)
+        died = None
+        if srv is not None and not srv.alive():
+            died = (f"the {srv.label} server had died before this test started, after "
+                    f"{srv.last_test} ({srv.exit_text()}); it has been restarted for the next tests.\n"
+                    f"  the end of its log:\n{g.indent(srv.log_tail(30), 4)}")
+            srv = None
+        if srv is None:
+            error = None
+            try:
+                srv = self.start(step, extra)
+            except g.ServerStartError as e:
+                error = str(e)
+            if error is not None:  # failed outside the except block: no "During handling..." noise
+                self.failed_start[key] = error.split("\n", 1)[0]
+                pytest.fail((died + "\n" if died else "") + error, pytrace=False)
+        srv.last_test = nodeid
+        if died:
+            pytest.fail(died, pytrace=False)
+        return srv
+
+    def stop_all(self):
+        """Stops every server; returns (server, how it ended) for those that did not exit with 0."""
+        exits = []
+        for srv in self.servers.values():
+            already = not srv.alive()
+            status = srv.stop()
+            if already:
+                exits.append((srv, f"it had already exited by itself ({g.exit_text(status)})"))
+            elif status != 0:
+                exits.append((srv, f"on SIGTERM it ended with {g.exit_text(status)}, not exit status 0"))
+        return exits
+
+
+@pytest.fixture(scope="session")
+def dns_settings(pytestconfig):
+    return pytestconfig.dns_settings
+
+
+@pytest.fixture(scope="session")
+def server_pool(pytestconfig, tmp_path_factory):
+    pool = Pool(pytestconfig.dns_settings, tmp_path_factory.mktemp("server-logs"))
+    yield pool
+    pytestconfig.dns_exits += pool.stop_all()
+
+
+def _watch(request, srv):
+    """Remembers where the server's log stood when the test began, for the failure report."""
+    if not hasattr(request.node, "dns_servers"):
+        request.node.dns_servers = []
+    request.node.dns_servers.append((srv, srv.log_size()))
+
+
+@pytest.fixture
+def server(step, server_pool, request):
+    """The pooled server for `step`, with default options."""
+    srv = server_pool.get(step, (), request.node.nodeid)
+    _watch(request, srv)
+    return srv
+
+
+@pytest.fixture
+def server_with_args(step, server_pool, request):
+    """server_with_args(*extra): the pooled server for `step` started with extra options."""
+    def get(*extra):
+        srv = server_pool.get(step, extra, request.node.nodeid)
+        _watch(request, srv)
+        return srv
+    return get
+
+
+@pytest.fixture
+def new_client():
+    """new_client(server, timeout=1.0): another client socket; closed after the test."""
+    made = []
+
+    def make(srv, timeout=1.0):
+        c = g.Client(srv.address, srv, timeout)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def client(server, new_client):
+    """A client of `server`: exchange(), expect_no_reply(), send(), receive()."""
+    return new_client(server)
+
+
+@pytest.fixture
+def spawn(step, dns_settings, tmp_path):
+    """spawn(*args, ready=True): a fresh, unpooled build/step-N process (for the command-line tests);
+    stopped after the test."""
+    started = []
+
+    def run(*args, ready=True, port=None, host="127.0.0.1"):
+        port = port or g.free_udp_port(host)
+        binary = dns_settings.build_dir / f"step-{step}"
+        if not binary.exists():
+            pytest.fail(g.missing_binary(binary), pytrace=False)
+        srv = g.ServerProcess(f"step-{step}", argv=[str(binary), "--port", str(port), *args],
+                              port=port, host=host, log_path=tmp_path / f"spawned-{len(started)}.log")
+        srv.start()
+        started.append(srv)
+        if ready:
+            error = None
+            try:
+                srv.wait_ready()
+            except g.ServerStartError as e:
+                error = str(e)
+            if error is not None:
+                pytest.fail(error, pytrace=False)
+        return srv
+    yield run
+    for srv in started:
+        srv.stop()
+
+
+# --------------------------------------------------------------------------------------------------
+# Reporting
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for srv, offset in getattr(item, "dns_servers", []):
+        text = srv.log_since(offset).strip()
+        if text:
+            report.sections.append((f"server log: {srv.label}, during this test ({srv.log_path})",
+                                    text))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for srv, how in getattr(config, "dns_exits", []):
+        terminalreporter.write_line(
+            f"warning: at the end of the tests, {srv.label}: {how}\n"
+            f"  the end of its log ({srv.log_path}):\n{g.indent(srv.log_tail(20), 4)}", yellow=True)

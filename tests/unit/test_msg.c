@@ -1,0 +1,526 @@
+/* test_msg.c: unit tests of common/msg.c — questions, records, and a query's verdict. */
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "dns.h"
+#include "hdr.h"
+#include "msg.h"
+#include "name.h"
+#include "tests.h"
+
+/* A real query, captured from `dig google.com` (dig 9.18 adds an EDNS OPT
+ * record and sets AD). 39 bytes. */
+static const uint8_t dig_google[] = {
+    0x4b, 0xdb,                               /* ID 0x4bdb */
+    0x01, 0x20,                               /* flags: RD, AD */
+    0x00, 0x01,                               /* QDCOUNT 1 */
+    0x00, 0x00,                               /* ANCOUNT 0 */
+    0x00, 0x00,                               /* NSCOUNT 0 */
+    0x00, 0x01,                               /* ARCOUNT 1 */
+    /* 12: question */
+    0x06, 'g', 'o', 'o', 'g', 'l', 'e',       /* label "google" */
+    0x03, 'c', 'o', 'm',                      /* label "com" */
+    0x00,                                     /* root */
+    0x00, 0x01,                               /* QTYPE A */
+    0x00, 0x01,                               /* QCLASS IN */
+    /* 28: additional: OPT */
+    0x00,                                     /* owner: root */
+    0x00, 0x29,                               /* TYPE OPT (41) */
+    0x10, 0x00,                               /* CLASS: UDP payload size 4096 */
+    0x00, 0x00, 0x00, 0x00,                   /* TTL: extended RCODE, version, flags */
+    0x00, 0x00,                               /* RDLENGTH 0 */
+};
+
+/* Same capture, as dig prints the hex, to be sure the array above is it. */
+static const char dig_google_hex[] =
+    "4bdb0120000100000000000106676f6f676c6503636f6d00000100010000291000000000000000";
+
+static void test_capture_matches_hex(void)
+{
+    EXPECT_UINT(sizeof dig_google, (sizeof dig_google_hex - 1) / 2);
+    uint8_t bytes[64];
+    size_t n = 0;
+    for (size_t i = 0; dig_google_hex[i] && dig_google_hex[i + 1]; i += 2) {
+        unsigned v;
+        sscanf(dig_google_hex + i, "%2x", &v);
+        bytes[n++] = (uint8_t)v;
+    }
+    EXPECT_BYTES(bytes, n, dig_google, sizeof dig_google);
+}
+
+/* msg_parse_query into a zeroed struct; returns its verdict. */
+static int parse(const uint8_t *data, size_t len, unsigned max, struct msg_query *q)
+{
+    memset(q, 0, sizeof *q);
+    return msg_parse_query(data, len, max, q);
+}
+
+static void test_parse_dig_capture(void)
+{
+    static struct msg_query q;
+    EXPECT_INT(parse(dig_google, sizeof dig_google, 1, &q), DNS_RCODE_NOERROR);
+    EXPECT_UINT(q.hdr.id, 0x4bdb);
+    EXPECT_UINT(q.hdr.flags, 0x0120);
+    EXPECT_UINT(q.hdr.qdcount, 1);
+    EXPECT_UINT(q.hdr.arcount, 1);
+    EXPECT_UINT(q.qdcount, 1);
+    char text[NAME_TEXT_MAX];
+    name_to_text(&q.question[0].qname, text, sizeof text);
+    EXPECT_STR(text, "google.com.");
+    EXPECT_UINT(q.question[0].qtype, DNS_TYPE_A);
+    EXPECT_UINT(q.question[0].qclass, DNS_CLASS_IN);
+    EXPECT_UINT(q.end, 28); /* right after the question, before the OPT record */
+}
+
+static void test_parse_reencode(void)
+{
+    /* Parse, write the header and question back: the same bytes (unbound's
+     * round-trip check). */
+    static struct msg_query q;
+    EXPECT_INT(parse(dig_google, sizeof dig_google, 1, &q), DNS_RCODE_NOERROR);
+    uint8_t out[64];
+    struct buf_writer w;
+    struct name_ctable t;
+    name_ctable_init(&t);
+    buf_writer_init(&w, out, sizeof out);
+    hdr_encode(&w, &q.hdr);
+    msg_write_question(&w, &q.question[0], &t);
+    CU_ASSERT_TRUE(buf_writer_ok(&w));
+    EXPECT_BYTES(out, w.pos, dig_google, 28);
+}
+
+static void test_parse_short(void)
+{
+    static struct msg_query q;
+    EXPECT_INT(parse(dig_google, 11, 1, &q), MSG_DROP);
+    EXPECT_INT(parse(dig_google, 0, 1, &q), MSG_DROP);
+    EXPECT_INT(parse(dig_google, 1, 1, &q), MSG_DROP);
+}
+
+static void test_parse_response_dropped(void)
+{
+    uint8_t msg[sizeof dig_google];
+    memcpy(msg, dig_google, sizeof msg);
+    msg[2] |= 0x80; /* flags: QR = 1, a response */
+    static struct msg_query q;
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), MSG_DROP);
+    /* Even a response with a bad opcode or garbage body is dropped, never
+     * answered. */
+    msg[2] = 0x80 | 5 << 3; /* QR, OPCODE 5 */
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), MSG_DROP);
+    msg[2] = 0x80;
+    msg[5] = 0; /* QDCOUNT 0 */
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), MSG_DROP);
+    /* A 12-byte response header alone. */
+    EXPECT_INT(parse(msg, 12, 1, &q), MSG_DROP);
+}
+
+static void test_parse_opcodes_notimp(void)
+{
+    static const unsigned opcodes[] = {1, 2, 3, 4, 5, 6, 15};
+    for (size_t i = 0; i < sizeof opcodes / sizeof opcodes[0]; i++) {
+        uint8_t msg[sizeof dig_google];
+        memcpy(msg, dig_google, sizeof msg);
+        msg[2] = (uint8_t)(opcodes[i] << 3 | 0x01); /* OPCODE, RD */
+        static struct msg_query q;
+        char what[64];
+        snprintf(what, sizeof what, "msg_parse_query with OPCODE %u", opcodes[i]);
+        test_expect_int(parse(msg, sizeof msg, 1, &q), DNS_RCODE_NOTIMP, what, __FILE__,
+                        __LINE__);
+        EXPECT_UINT(q.hdr.id, 0x4bdb); /* filled, for the reply */
+        EXPECT_UINT(hdr_opcode(&q.hdr), opcodes[i]);
+    }
+}
+
+static void test_parse_qdcount_zero(void)
+{
+    static const uint8_t msg[] = {
+        0xAB, 0xCD, /* ID */
+        0x01, 0x00, /* flags: RD */
+        0x00, 0x00, /* QDCOUNT 0 */
+        0x00, 0x00, /* ANCOUNT */
+        0x00, 0x00, /* NSCOUNT */
+        0x00, 0x00, /* ARCOUNT */
+    };
+    static struct msg_query q;
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
+    EXPECT_UINT(q.hdr.id, 0xABCD);
+}
+
+/* Two questions; the second name is a pointer into the first. */
+static const uint8_t two_questions[] = {
+    0x00, 0x02,                           /* ID */
+    0x01, 0x00,                           /* flags: RD */
+    0x00, 0x02,                           /* QDCOUNT 2 */
+    0x00, 0x00,                           /* ANCOUNT */
+    0x00, 0x00,                           /* NSCOUNT */
+    0x00, 0x00,                           /* ARCOUNT */
+    /* 12: */ 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', /* label "example" */
+    /* 20: */ 3, 'o', 'r', 'g',          /* label "org" */
+    /* 24: */ 0,                         /* root */
+    /* 25: */ 0x00, 0x01,                /* QTYPE A */
+    /* 27: */ 0x00, 0x01,                /* QCLASS IN */
+    /* 29: */ 3, 'w', 'w', 'w',          /* label "www" */
+    /* 33: */ 0xC0, 0x0C,                /* pointer to 12 */
+    /* 35: */ 0x00, 0x1C,                /* QTYPE AAAA */
+    /* 37: */ 0x00, 0x03,                /* QCLASS CH */
+};
+
+static void test_parse_two_questions(void)
+{
+    static struct msg_query q;
+    EXPECT_INT(parse(two_questions, sizeof two_questions, 1, &q), DNS_RCODE_FORMERR);
+    EXPECT_UINT(q.hdr.id, 2);
+
+    EXPECT_INT(parse(two_questions, sizeof two_questions, 2, &q), DNS_RCODE_NOERROR);
+    EXPECT_UINT(q.qdcount, 2);
+    char text[NAME_TEXT_MAX];
+    name_to_text(&q.question[0].qname, text, sizeof text);
+    EXPECT_STR(text, "example.org.");
+    EXPECT_UINT(q.question[0].qtype, DNS_TYPE_A);
+    EXPECT_UINT(q.question[0].qclass, DNS_CLASS_IN);
+    name_to_text(&q.question[1].qname, text, sizeof text);
+    EXPECT_STR(text, "www.example.org.");
+    EXPECT_UINT(q.question[1].qtype, DNS_TYPE_AAAA);
+    EXPECT_UINT(q.question[1].qclass, DNS_CLASS_CH);
+    EXPECT_UINT(q.end, sizeof two_questions);
+}
+
+/* A query with `count` questions: example.org. A IN, then (count - 1) times a
+ * pointer to it. Returns the length. */
+static size_t make_questions(uint8_t *msg, unsigned count)
+{
+    static const uint8_t first[] = {
+        0x00, 0x10,                          /* ID */
+        0x00, 0x00,                          /* flags */
+        0x00, 0x00,                          /* QDCOUNT: set below */
+        0x00, 0x00,                          /* ANCOUNT */
+        0x00, 0x00,                          /* NSCOUNT */
+        0x00, 0x00,                          /* ARCOUNT */
+        7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', /* label "example" */
+        3, 'o', 'r', 'g',                    /* label "org" */
+        0,                                   /* root */
+        0x00, 0x01,                          /* QTYPE A */
+        0x00, 0x01,                          /* QCLASS IN */
+    };
+    memcpy(msg, first, sizeof first);
+    msg[4] = (uint8_t)(count >> 8);
+    msg[5] = (uint8_t)count;
+    size_t at = sizeof first;
+    for (unsigned i = 1; i < count; i++) {
+        static const uint8_t more[] = {
+            0xC0, 0x0C, /* pointer to 12 */
+            0x00, 0x10, /* QTYPE TXT */
+            0x00, 0x01, /* QCLASS IN */
+        };
+        memcpy(msg + at, more, sizeof more);
+        at += sizeof more;
+    }
+    return at;
+}
+
+static void test_parse_too_many_questions(void)
+{
+    static uint8_t msg[512];
+    static struct msg_query q;
+    size_t len = make_questions(msg, MSG_QUESTIONS_MAX);
+    EXPECT_INT(parse(msg, len, MSG_QUESTIONS_MAX, &q), DNS_RCODE_NOERROR);
+    EXPECT_UINT(q.qdcount, MSG_QUESTIONS_MAX);
+    EXPECT_UINT(q.question[MSG_QUESTIONS_MAX - 1].qtype, DNS_TYPE_TXT);
+    EXPECT_UINT(q.end, len);
+
+    len = make_questions(msg, MSG_QUESTIONS_MAX + 1);
+    EXPECT_INT(parse(msg, len, MSG_QUESTIONS_MAX, &q), DNS_RCODE_FORMERR);
+    /* A caller asking for more than the struct holds still gets at most
+     * MSG_QUESTIONS_MAX: question[] must never overflow. */
+    EXPECT_INT(parse(msg, len, 1000, &q), DNS_RCODE_FORMERR);
+    EXPECT_UINT(q.hdr.id, 0x10);
+
+    /* QDCOUNT 65535 with one question: rejected on the count alone. */
+    len = make_questions(msg, 1);
+    msg[4] = 0xFF;
+    msg[5] = 0xFF;
+    EXPECT_INT(parse(msg, len, MSG_QUESTIONS_MAX, &q), DNS_RCODE_FORMERR);
+}
+
+static void test_parse_answer_or_authority(void)
+{
+    /* A question and one A record, announced as an answer, then as an
+     * authority record. */
+    uint8_t msg[] = {
+        0x00, 0x20,                                  /* ID */
+        0x00, 0x00,                                  /* flags */
+        0x00, 0x01,                                  /* QDCOUNT 1 */
+        0x00, 0x01,                                  /* ANCOUNT 1 */
+        0x00, 0x00,                                  /* NSCOUNT 0 */
+        0x00, 0x00,                                  /* ARCOUNT 0 */
+        /* 12: */ 1, 'a', 0,                        /* QNAME "a." */
+        /* 15: */ 0x00, 0x01, 0x00, 0x01,           /* QTYPE A, QCLASS IN */
+        /* 19: */ 0xC0, 0x0C,                       /* NAME: pointer to 12 */
+        /* 21: */ 0x00, 0x01, 0x00, 0x01,           /* TYPE A, CLASS IN */
+        /* 25: */ 0x00, 0x00, 0x0E, 0x10,           /* TTL 3600 */
+        /* 29: */ 0x00, 0x04,                       /* RDLENGTH 4 */
+        /* 31: */ 192, 0, 2, 1,                     /* RDATA 192.0.2.1 */
+    };
+    static struct msg_query q;
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
+    EXPECT_UINT(q.hdr.id, 0x20);
+    msg[7] = 0; /* ANCOUNT 0 */
+    msg[9] = 1; /* NSCOUNT 1 */
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
+    /* The same record in the additional section is checked and ignored. */
+    msg[9] = 0;  /* NSCOUNT 0 */
+    msg[11] = 1; /* ARCOUNT 1 */
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_NOERROR);
+    EXPECT_UINT(q.end, 19);
+}
+
+static void test_parse_bad_opt(void)
+{
+    uint8_t msg[sizeof dig_google];
+    memcpy(msg, dig_google, sizeof msg);
+    msg[sizeof msg - 1] = 0x10; /* OPT RDLENGTH 16, and no RDATA follows */
+    static struct msg_query q;
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
+    EXPECT_UINT(q.hdr.id, 0x4bdb);
+
+    /* ARCOUNT 2 but only one record. */
+    memcpy(msg, dig_google, sizeof msg);
+    msg[11] = 2;
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
+
+    /* OPT cut in the middle of its fixed fields. */
+    EXPECT_INT(parse(dig_google, sizeof dig_google - 3, 1, &q), DNS_RCODE_FORMERR);
+}
+
+static void test_parse_trailing_garbage(void)
+{
+    uint8_t msg[sizeof dig_google + 1];
+    memcpy(msg, dig_google, sizeof dig_google);
+    msg[sizeof dig_google] = 0x00; /* one byte after the last record */
+    static struct msg_query q;
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
+
+    /* Without the OPT record (ARCOUNT 0), the OPT bytes are garbage. */
+    memcpy(msg, dig_google, sizeof dig_google);
+    msg[11] = 0;
+    EXPECT_INT(parse(msg, sizeof dig_google, 1, &q), DNS_RCODE_FORMERR);
+    /* ...and cut right after the question, it is fine. */
+    EXPECT_INT(parse(msg, 28, 1, &q), DNS_RCODE_NOERROR);
+    EXPECT_UINT(q.end, 28);
+}
+
+static void test_parse_truncated_question(void)
+{
+    uint8_t msg[sizeof dig_google];
+    memcpy(msg, dig_google, sizeof msg);
+    msg[11] = 0; /* ARCOUNT 0 */
+    static struct msg_query q;
+    EXPECT_INT(parse(msg, 26, 1, &q), DNS_RCODE_FORMERR); /* QCLASS missing */
+    EXPECT_UINT(q.hdr.id, 0x4bdb);
+    EXPECT_INT(parse(msg, 27, 1, &q), DNS_RCODE_FORMERR); /* half a QCLASS */
+    EXPECT_INT(parse(msg, 24, 1, &q), DNS_RCODE_FORMERR); /* QTYPE and QCLASS missing */
+    EXPECT_INT(parse(msg, 20, 1, &q), DNS_RCODE_FORMERR); /* name cut short */
+    EXPECT_INT(parse(msg, 12, 1, &q), DNS_RCODE_FORMERR); /* header only, QDCOUNT 1 */
+}
+
+static void test_parse_bad_qname(void)
+{
+    static const uint8_t msg[] = {
+        0x00, 0x30,             /* ID */
+        0x00, 0x00,             /* flags */
+        0x00, 0x01,             /* QDCOUNT 1 */
+        0x00, 0x00,             /* ANCOUNT */
+        0x00, 0x00,             /* NSCOUNT */
+        0x00, 0x00,             /* ARCOUNT */
+        /* 12: */ 0xC0, 0x0C,  /* QNAME: pointer to itself */
+        /* 14: */ 0x00, 0x01,  /* QTYPE A */
+        /* 16: */ 0x00, 0x01,  /* QCLASS IN */
+    };
+    static struct msg_query q;
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
+}
+
+/* Reading and writing pieces ---------------------------------------------------- */
+
+static const uint8_t one_rr[] = {
+    0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* header, AN 1 */
+    /* 12: */ 1, 'a', 0,                     /* NAME "a." */
+    /* 15: */ 0x00, 0x10,                    /* TYPE TXT */
+    /* 17: */ 0x00, 0x03,                    /* CLASS CH */
+    /* 19: */ 0x01, 0x02, 0x03, 0x04,        /* TTL 0x01020304 */
+    /* 23: */ 0x00, 0x04,                    /* RDLENGTH 4 */
+    /* 25: */ 0x03, 'a', 'b', 'c',           /* RDATA: a TXT string "abc" */
+    /* 29: */ 0xEE,                          /* whatever follows */
+};
+
+static void test_read_rr(void)
+{
+    struct buf_reader r;
+    struct msg_rr rr;
+    buf_reader_init(&r, one_rr, sizeof one_rr);
+    buf_seek(&r, 12);
+    EXPECT_STATUS(msg_read_rr(&r, &rr), NAME_OK);
+    CU_ASSERT_TRUE(buf_reader_ok(&r));
+    EXPECT_UINT(rr.owner.len, 3);
+    EXPECT_UINT(rr.type, DNS_TYPE_TXT);
+    EXPECT_UINT(rr.class_, DNS_CLASS_CH);
+    EXPECT_UINT(rr.ttl, 0x01020304u);
+    EXPECT_UINT(rr.rdlength, 4);
+    EXPECT_UINT(rr.rdata_offset, 25);
+    EXPECT_UINT(r.pos, 29); /* after the RDATA */
+    EXPECT_UINT(buf_read_u8(&r), 0xEE);
+}
+
+static void test_read_rr_truncated(void)
+{
+    struct buf_reader r;
+    struct msg_rr rr;
+    /* RDATA one byte short. */
+    buf_reader_init(&r, one_rr, 28);
+    buf_seek(&r, 12);
+    EXPECT_STATUS(msg_read_rr(&r, &rr), NAME_ERR_TRUNCATED);
+    CU_ASSERT_FALSE(buf_reader_ok(&r));
+    /* Fixed fields cut short (no RDLENGTH). */
+    buf_reader_init(&r, one_rr, 24);
+    buf_seek(&r, 12);
+    EXPECT_STATUS(msg_read_rr(&r, &rr), NAME_ERR_TRUNCATED);
+    CU_ASSERT_FALSE(buf_reader_ok(&r));
+    /* Bad owner name: its status comes through. */
+    static const uint8_t bad[] = {
+        0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* header */
+        /* 12: */ 0x40,                     /* length byte 0x40: label type 01 */
+        /* 13: */ 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* fixed */
+    };
+    buf_reader_init(&r, bad, sizeof bad);
+    buf_seek(&r, 12);
+    EXPECT_STATUS(msg_read_rr(&r, &rr), NAME_ERR_LABEL_TYPE);
+    CU_ASSERT_FALSE(buf_reader_ok(&r));
+}
+
+static void test_read_question(void)
+{
+    struct buf_reader r;
+    struct msg_question mq;
+    buf_reader_init(&r, dig_google, sizeof dig_google);
+    buf_seek(&r, 12);
+    EXPECT_STATUS(msg_read_question(&r, &mq), NAME_OK);
+    EXPECT_UINT(mq.qtype, DNS_TYPE_A);
+    EXPECT_UINT(mq.qclass, DNS_CLASS_IN);
+    EXPECT_UINT(r.pos, 28);
+    /* No QCLASS. */
+    buf_reader_init(&r, dig_google, 26);
+    buf_seek(&r, 12);
+    EXPECT_STATUS(msg_read_question(&r, &mq), NAME_ERR_TRUNCATED);
+    CU_ASSERT_FALSE(buf_reader_ok(&r));
+}
+
+static void test_write_question(void)
+{
+    struct msg_question in;
+    CU_ASSERT_EQUAL_FATAL(name_from_text("WWW.example.com.", NULL, &in.qname), NAME_OK);
+    in.qtype = DNS_TYPE_AAAA;
+    in.qclass = DNS_CLASS_IN;
+
+    uint8_t out[64];
+    static const uint8_t header[12] = {0};
+    struct buf_writer w;
+    struct name_ctable t;
+    name_ctable_init(&t);
+    buf_writer_init(&w, out, sizeof out);
+    buf_write_bytes(&w, header, sizeof header); /* room for a header */
+    msg_write_question(&w, &in, &t);
+    size_t second = w.pos;
+    msg_write_question(&w, &in, &t);
+    CU_ASSERT_TRUE(buf_writer_ok(&w));
+
+    static const uint8_t want[] = {
+        3, 'W', 'W', 'W', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, /* QNAME */
+        0x00, 0x1C,                                                                   /* AAAA */
+        0x00, 0x01,                                                                   /* IN */
+        0xC0, 0x0C, /* QNAME: pointer to 12 */
+        0x00, 0x1C, /* AAAA */
+        0x00, 0x01, /* IN */
+    };
+    EXPECT_BYTES(out + 12, w.pos - 12, want, sizeof want);
+
+    struct buf_reader r;
+    struct msg_question back;
+    buf_reader_init(&r, out, w.pos);
+    buf_seek(&r, second);
+    EXPECT_STATUS(msg_read_question(&r, &back), NAME_OK);
+    CU_ASSERT_TRUE(name_equal(&back.qname, &in.qname));
+    EXPECT_BYTES(back.qname.wire, back.qname.len, in.qname.wire, in.qname.len); /* case too */
+    EXPECT_UINT(back.qtype, DNS_TYPE_AAAA);
+    EXPECT_UINT(back.qclass, DNS_CLASS_IN);
+    EXPECT_UINT(r.pos, w.pos);
+
+    /* Without a table: in full. */
+    buf_writer_init(&w, out, sizeof out);
+    msg_write_question(&w, &in, NULL);
+    EXPECT_BYTES(out, w.pos, want, 21);
+    /* Without room: the writer's error. */
+    buf_writer_init(&w, out, 20);
+    msg_write_question(&w, &in, NULL);
+    CU_ASSERT_FALSE(buf_writer_ok(&w));
+}
+
+static void test_write_header_reply(void)
+{
+    struct hdr q;
+    memset(&q, 0, sizeof q);
+    q.id = 0xBEEF;
+    q.flags = HDR_RD | HDR_AD | HDR_CD | HDR_TC;
+    q.qdcount = 1;
+    q.arcount = 1;
+    uint8_t out[16];
+    memset(out, 0xEE, sizeof out);
+    EXPECT_UINT(msg_write_header_reply(&q, DNS_RCODE_FORMERR, out, sizeof out), 12);
+    static const uint8_t want[] = {
+        0xBE, 0xEF, /* ID copied */
+        0x81, 0x01, /* QR, OPCODE 0, RD copied; AD/CD/TC cleared; RCODE 1 */
+        0x00, 0x00, /* QDCOUNT 0 */
+        0x00, 0x00, /* ANCOUNT 0 */
+        0x00, 0x00, /* NSCOUNT 0 */
+        0x00, 0x00, /* ARCOUNT 0 */
+        0xEE,       /* untouched */
+    };
+    EXPECT_BYTES(out, 13, want, sizeof want);
+
+    /* OPCODE is copied (a NOTIMP reply says which opcode it refuses). */
+    q.flags = (uint16_t)(DNS_OPCODE_NOTIFY << 11);
+    EXPECT_UINT(msg_write_header_reply(&q, DNS_RCODE_NOTIMP, out, 12), 12);
+    EXPECT_UINT(out[2], 0x80 | DNS_OPCODE_NOTIFY << 3);
+    EXPECT_UINT(out[3], DNS_RCODE_NOTIMP);
+
+    EXPECT_UINT(msg_write_header_reply(&q, DNS_RCODE_FORMERR, out, 11), 0);
+    EXPECT_UINT(msg_write_header_reply(&q, DNS_RCODE_FORMERR, out, 0), 0);
+}
+
+void test_msg_register(void)
+{
+    CU_pSuite s = CU_add_suite("msg", NULL, NULL);
+    if (s == NULL)
+        return;
+    CU_add_test(s, "the dig capture is what it claims", test_capture_matches_hex);
+    CU_add_test(s, "parse: dig google.com capture", test_parse_dig_capture);
+    CU_add_test(s, "parse then re-encode: same bytes", test_parse_reencode);
+    CU_add_test(s, "parse: under 12 bytes is dropped", test_parse_short);
+    CU_add_test(s, "parse: QR=1 is dropped", test_parse_response_dropped);
+    CU_add_test(s, "parse: opcodes other than QUERY", test_parse_opcodes_notimp);
+    CU_add_test(s, "parse: QDCOUNT 0", test_parse_qdcount_zero);
+    CU_add_test(s, "parse: two questions", test_parse_two_questions);
+    CU_add_test(s, "parse: too many questions", test_parse_too_many_questions);
+    CU_add_test(s, "parse: answer or authority records", test_parse_answer_or_authority);
+    CU_add_test(s, "parse: malformed OPT", test_parse_bad_opt);
+    CU_add_test(s, "parse: trailing garbage", test_parse_trailing_garbage);
+    CU_add_test(s, "parse: truncated question", test_parse_truncated_question);
+    CU_add_test(s, "parse: bad QNAME", test_parse_bad_qname);
+    CU_add_test(s, "read_rr leaves the reader after RDATA", test_read_rr);
+    CU_add_test(s, "read_rr truncated or malformed", test_read_rr_truncated);
+    CU_add_test(s, "read_question", test_read_question);
+    CU_add_test(s, "write_question round trip", test_write_question);
+    CU_add_test(s, "write_header_reply", test_write_header_reply);
+}
