@@ -44,6 +44,11 @@ UNIT_BIN := $(BUILD)/unit-tests
 # The Python that has pytest and dnspython (found when a target needs it).
 PYTHON = $(shell tests/find-python.sh)
 
+# What `make step-N` gives each step before ARGS: the authoritative steps serve the example zones.
+DEFAULT_ZONES   := --zone zones/example.com.zone --zone zones/2.0.192.in-addr.arpa.zone
+STEP_DEFAULTS_4 := $(DEFAULT_ZONES)
+STEP_DEFAULTS_5 := $(DEFAULT_ZONES)
+
 # Arguments for `make step-N ARGS='--trace'`, and what `make grade` grades.
 ARGS   ?=
 STEP   ?= $(lastword $(STEP_NUMS))
@@ -68,7 +73,7 @@ $(BUILD)/step-$(2): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(COMM
 	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 
 step-$(2): $(BUILD)/step-$(2)
-	@exec $(BUILD)/step-$(2) $$(ARGS)
+	@exec $(BUILD)/step-$(2) $$(STEP_DEFAULTS_$(2)) $$(ARGS)
 
 test-step-$(2): deps $(BUILD)/step-$(2)
 	$$(PYTHON) -m pytest tests/conformance --steps $(2) --build-dir $(BUILD) $$(PYTEST_ARGS)

@@ -70,6 +70,8 @@ static void server_dispatch(const struct server_step *step, bool trace, int fd, 
 
     size_t reply_len = step->handle(step->ctx, in, len, out, out_cap);
     if (reply_len == SERVER_NO_REPLY || reply_len > out_cap) {
+        if (trace)
+            fprintf(stdout, "--- no reply to %s: the step dropped this datagram\n\n", peer_text);
         if (named)
             log_debug("no reply to %s", peer_text);
         return;

@@ -817,7 +817,9 @@ static bool trace_section(struct trace *t, const char *section, const char *coun
     for (unsigned i = 0; i < count; i++) {
         if (buf_remaining(&t->r) == 0)
             return trace_stop(t, "%s says %u %s but the message ends after %u", count_field, count,
-                              questions ? "questions" : "records", i);
+                              questions ? (count == 1 ? "question" : "questions")
+                                        : (count == 1 ? "record" : "records"),
+                              i);
         snprintf(t->where, sizeof(t->where), "%s %u", section, i + 1);
         trace_note(t, "%s", t->where);
         if (!(questions ? trace_question(t) : trace_rr(t)))

@@ -69,14 +69,16 @@ class Collector:
             sys.stdout.flush()
 
     def summary_line(self, deselected):
+        """pytest's own summary ("2 failed, 25 passed, 3 deselected, 1 error in 3.10s"): a failure in
+        a fixture (e.g. a server that would not start) is an error there, a failure here."""
         counts = {}
         for t in self.tests.values():
-            counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1
-        parts = [f"{counts[k]} {k}" for k in ("failed", "passed", "skipped") if counts.get(k)]
-        if deselected:
-            parts.append(f"{deselected} deselected")
-        if self.collect_errors:
-            parts.append(f"{len(self.collect_errors)} errors")
+            key = "error" if t["outcome"] == "failed" and t["when"] != "call" else t["outcome"]
+            counts[key] = counts.get(key, 0) + 1
+        counts["error"] = counts.get("error", 0) + len(self.collect_errors)
+        counts["deselected"] = deselected
+        parts = [f"{counts[k]} {k}{'s' if k == 'error' and counts[k] > 1 else ''}"
+                 for k in ("failed", "passed", "skipped", "deselected", "error") if counts.get(k)]
         return ", ".join(parts or ["no tests ran"]) + f" in {time.monotonic() - self.started:.2f}s"
 
 
@@ -161,7 +163,10 @@ def main():
         result = "FAIL" if failed else "PASS"
         if failed:
             failing.append(stage)
-        print(f"  {stage}    {name:<12}  {result:<6}  {passed:>6}  {failed:>6}")
+        note = ""
+        if stage in collector.not_applicable:
+            note = f"   (its other tests do not apply from stage {collector.not_applicable[stage] + 1} on)"
+        print(f"  {stage}    {name:<12}  {result:<6}  {passed:>6}  {failed:>6}{note}")
 
     for stage in failing:
         tests = [(n, t) for n, t in by_stage[stage] if t["outcome"] == "failed"]

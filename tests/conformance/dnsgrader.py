@@ -58,9 +58,6 @@ AD = 0x0020
 CD = 0x0010
 RCODE_MASK = 0x000F
 
-TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28, "OPT": 41,
-         "HTTPS": 65, "ANY": 255}
-CLASSES = {"IN": 1, "CH": 3}
 OPCODE_NAMES = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE"}
 RCODE_NAMES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = range(6)
@@ -275,6 +272,9 @@ def _field_hint(field, expected, got, sent_hdr, step):
             if sent_hdr is not None and sent == got else ""
         return f"{what} must be {expected} in this reply{copied}"
     if field == "rcode":
+        if sent_hdr is not None and got == sent and got != NOERROR:
+            return (f"RCODE {got} was copied from the query; a reply sets its own RCODE "
+                    f"({RCODE_NAMES.get(expected)} here)")
         if expected == NOTIMP:
             return ("OPCODE is not 0 (not a standard QUERY): the reply must carry RCODE 4 NOTIMP, "
                     "without looking at the rest of the message")
@@ -284,7 +284,7 @@ def _field_hint(field, expected, got, sent_hdr, step):
         if expected == NOERROR and got == NOTIMP:
             return "NOTIMP is only for OPCODE != 0: is OPCODE read as (flags >> 11) & 0xF?"
         if expected == NOERROR and got == FORMERR:
-            return "this query is well formed: why was it rejected? (see the server log below)"
+            return "this query is well formed: why was it rejected? (the server's log may say)"
         return f"RCODE lives in the low 4 bits of byte 3; expected {RCODE_NAMES.get(expected)}"
     if field.endswith("count"):
         section = {"qdcount": "question", "ancount": "answer", "nscount": "authority",
@@ -629,6 +629,7 @@ class ServerProcess:
     def wait_ready(self, timeout=5.0, interval=0.1):
         """Sends the readiness probe every `interval` s until any datagram comes back from the server's
         address; raises ServerStartError if the process exits or `timeout` passes."""
+        strays = set()  # addresses that answered but are not the server's
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
             deadline = time.monotonic() + timeout
@@ -650,9 +651,14 @@ class ServerProcess:
                         continue
                     if addr == self.address:
                         return
+                    strays.add(addr)
         log = self.log_tail(40)
         hint = ""
-        if "listening on" in log and f":{self.port}/" not in log:
+        if strays:
+            where = ", ".join(f"{h}:{p}" for h, p in sorted(strays))
+            hint = (f"\n  hint: replies came from {where}, not from {self.host}:{self.port} where the "
+                    "probe went: send replies with the socket that received the query")
+        elif "listening on" in log and f":{self.port}/" not in log:
             hint = f"\n  hint: the log says it listens somewhere else: does it take --port {self.port}?"
         raise ServerStartError(
             f"{self.label} did not answer the readiness probe on {self.host}:{self.port} within "

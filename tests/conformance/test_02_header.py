@@ -138,11 +138,19 @@ RESPONSE_WITH_QUESTION = bytes([
     0x00, 0x00,  # NSCOUNT
     0x00, 0x00,  # ARCOUNT
 ]) + g.question(NAME, 1, 1)
+RESPONSE_WITH_OPCODE = bytes([
+    0x2B, 0x3E,  # ID
+    0x90, 0x00,  # flags: QR=1 OPCODE=2 (STATUS): a response first, so no NOTIMP either
+    0x00, 0x00,  # QDCOUNT
+    0x00, 0x00,  # ANCOUNT
+    0x00, 0x00,  # NSCOUNT
+    0x00, 0x00,  # ARCOUNT
+])
 
 
 @pytest.mark.stage(2)
-@pytest.mark.parametrize("sent", [RESPONSE_HEADER_ONLY, RESPONSE_WITH_QUESTION],
-                         ids=["header-only", "with-question"])
+@pytest.mark.parametrize("sent", [RESPONSE_HEADER_ONLY, RESPONSE_WITH_QUESTION, RESPONSE_WITH_OPCODE],
+                         ids=["header-only", "with-question", "opcode-2"])
 def test_response_is_dropped(client, step, sent):
     client.expect_no_reply(sent, what="a response (QR=1)",
                            hints=["QR=1 marks a response, not a query: drop it (two servers that "

@@ -122,13 +122,13 @@ FORMERR_CASES = [
     pytest.param(bytes([
         0xF0, 0x02,  # ID
         *QUERY_HEADER_RD,
-        0x01, 0x00,  # QDCOUNT 256 (0x0100), but one question follows
+        0x01, 0x01,  # QDCOUNT 257 (0x0101), but one question follows
         0x00, 0x00,  # ANCOUNT
         0x00, 0x00,  # NSCOUNT
         0x00, 0x00,  # ARCOUNT
         *QNAME_EXAMPLE_COM, *A_IN,
-    ]), "QDCOUNT is 256 (0x0100) and one question follows (read as one byte, QDCOUNT looks like 1)",
-        id="qdcount-256"),
+    ]), "QDCOUNT is 257 (0x0101) and one question follows (read from either byte alone, it looks "
+        "like 1)", id="qdcount-257"),
     pytest.param(bytes([
         0xF0, 0x03,  # ID
         *QUERY_HEADER_RD,
@@ -451,3 +451,37 @@ def test_additional_section_is_not_formerr(client, step, sent):
         g.fail("a well-formed additional section was taken for an error", expected="not FORMERR",
                got="FORMERR", sent=sent)
     g.expect_question(reply, sent, question_of(sent), exact=False)
+
+
+PADDED = bytes([
+    0x9A, 0xD1,  # ID
+    0x01, 0x20,  # flags: RD=1 AD=1
+    0x00, 0x01,  # QDCOUNT 1
+    0x00, 0x00,  # ANCOUNT
+    0x00, 0x00,  # NSCOUNT
+    0x00, 0x01,  # ARCOUNT 1
+    *QNAME_EXAMPLE_COM, *A_IN,
+    0x00,  # OPT record: owner name, the root
+    0x00, 0x29,  # TYPE OPT (41)
+    0x10, 0x00,  # CLASS: UDP payload size 4096
+    0x00, 0x00, 0x00, 0x00,  # TTL: extended RCODE and flags
+    0x04, 0xB4,  # RDLENGTH 1204
+    0x00, 0x0C,  # option PADDING (12, RFC 7830)
+    0x04, 0xB0,  # option length 1200
+    *bytes(1200),  # the padding: zeros
+])  # 1244 bytes in all
+
+
+@pytest.mark.stage(3)
+def test_query_longer_than_512_bytes(client, step):
+    """A padded query of 1244 bytes is well formed; a server that receives into a 512-byte buffer
+    sees its OPT record cut short and answers FORMERR."""
+    reply = client.exchange(PADDED, what="a padded 1244-byte query")
+    got = g.expect_header(reply, PADDED, step=step, id=0x9AD1, qr=1, rd=1)
+    if got.rcode == g.FORMERR:
+        g.fail("a well-formed 1244-byte query (an OPT record with 1200 bytes of padding) got FORMERR",
+               expected="RCODE other than FORMERR", got="FORMERR", sent=PADDED,
+               hints=["is the receive buffer only 512 bytes? recvfrom() cuts longer datagrams "
+                      "silently, and the OPT record then runs past the end: use 65536"])
+    g.expect_header(reply, PADDED, step=step, qdcount=1)
+    g.expect_question(reply, PADDED, question_of(PADDED), exact=step == 3)

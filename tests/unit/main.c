@@ -117,7 +117,7 @@ int main(void)
     }
 
     /* Same order as the chapters: buffer, constants, names, header, messages,
-     * then the server plumbing. */
+     * the server plumbing, then what later steps add (zones, lookup, replies). */
     test_buf_register();
     test_dns_register();
     test_name_register();
@@ -127,6 +127,9 @@ int main(void)
     test_opt_register();
     test_log_register();
     test_trace_register();
+    test_zone_register();
+    test_lookup_register();
+    test_resp_register();
 
     if (CU_get_error() != CUE_SUCCESS) {
         fprintf(stderr, "unit-tests: cannot register the tests: %s\n", CU_get_error_msg());

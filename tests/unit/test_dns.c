@@ -11,12 +11,12 @@ static const struct {
     uint16_t value;
     const char *name;
 } types[] = {
-    {DNS_TYPE_A, "A"},         {DNS_TYPE_NS, "NS"},         {DNS_TYPE_CNAME, "CNAME"},
-    {DNS_TYPE_SOA, "SOA"},     {DNS_TYPE_PTR, "PTR"},       {DNS_TYPE_HINFO, "HINFO"},
-    {DNS_TYPE_MX, "MX"},       {DNS_TYPE_TXT, "TXT"},       {DNS_TYPE_AAAA, "AAAA"},
-    {DNS_TYPE_SRV, "SRV"},     {DNS_TYPE_OPT, "OPT"},       {DNS_TYPE_DS, "DS"},
-    {DNS_TYPE_RRSIG, "RRSIG"}, {DNS_TYPE_NSEC, "NSEC"},     {DNS_TYPE_DNSKEY, "DNSKEY"},
-    {DNS_TYPE_HTTPS, "HTTPS"}, {DNS_TYPE_AXFR, "AXFR"},     {DNS_TYPE_ANY, "ANY"},
+    {DNS_TYPE_A, "A"},         {DNS_TYPE_NS, "NS"},     {DNS_TYPE_CNAME, "CNAME"},
+    {DNS_TYPE_SOA, "SOA"},     {DNS_TYPE_PTR, "PTR"},   {DNS_TYPE_HINFO, "HINFO"},
+    {DNS_TYPE_MX, "MX"},       {DNS_TYPE_TXT, "TXT"},   {DNS_TYPE_AAAA, "AAAA"},
+    {DNS_TYPE_SRV, "SRV"},     {DNS_TYPE_OPT, "OPT"},   {DNS_TYPE_DS, "DS"},
+    {DNS_TYPE_RRSIG, "RRSIG"}, {DNS_TYPE_NSEC, "NSEC"}, {DNS_TYPE_DNSKEY, "DNSKEY"},
+    {DNS_TYPE_HTTPS, "HTTPS"}, {DNS_TYPE_AXFR, "AXFR"}, {DNS_TYPE_ANY, "ANY"},
     {DNS_TYPE_CAA, "CAA"},
 };
 
@@ -118,15 +118,15 @@ static void test_type_from_text(void)
 static void test_type_from_text_rejects(void)
 {
     static const char *bad[] = {
-        "TYPE",      /* no number */
-        "TYPE70000", /* more than 16 bits */
-        "TYPE65536", /* one more than 16 bits */
-        "FOO",       /* no such type */
-        "",          /* nothing */
-        "TYPE-1",    /* not a decimal number */
-        "TYPE65x",   /* trailing junk */
-        "A ",        /* trailing space */
-        "AAAAA",     /* a prefix is not enough */
+        "TYPE",                     /* no number */
+        "TYPE70000",                /* more than 16 bits */
+        "TYPE65536",                /* one more than 16 bits */
+        "FOO",                      /* no such type */
+        "",                         /* nothing */
+        "TYPE-1",                   /* not a decimal number */
+        "TYPE65x",                  /* trailing junk */
+        "A ",                       /* trailing space */
+        "AAAAA",                    /* a prefix is not enough */
         "TYPE99999999999999999999", /* overflows even a 64-bit strtoul */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

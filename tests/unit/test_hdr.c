@@ -141,9 +141,8 @@ static void test_each_flag_alone(void)
         uint16_t flag;
         uint8_t byte2, byte3; /* where it lands on the wire, per RFC 1035 4.1.1 */
     } flags[] = {
-        {HDR_QR, 0x80, 0x00}, {HDR_AA, 0x04, 0x00}, {HDR_TC, 0x02, 0x00},
-        {HDR_RD, 0x01, 0x00}, {HDR_RA, 0x00, 0x80}, {HDR_Z, 0x00, 0x40},
-        {HDR_AD, 0x00, 0x20}, {HDR_CD, 0x00, 0x10},
+        {HDR_QR, 0x80, 0x00}, {HDR_AA, 0x04, 0x00}, {HDR_TC, 0x02, 0x00}, {HDR_RD, 0x01, 0x00},
+        {HDR_RA, 0x00, 0x80}, {HDR_Z, 0x00, 0x40},  {HDR_AD, 0x00, 0x20}, {HDR_CD, 0x00, 0x10},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         struct hdr h;

@@ -46,8 +46,7 @@ static void test_level_from_text(void)
     static const struct {
         const char *text;
         enum log_level level;
-    } good[] = {
-        {"error", LOG_ERROR}, {"warn", LOG_WARN}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}};
+    } good[] = {{"error", LOG_ERROR}, {"warn", LOG_WARN}, {"info", LOG_INFO}, {"debug", LOG_DEBUG}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         enum log_level l = (enum log_level)99;
         EXPECT_INT(log_level_from_text(good[i].text, &l), 0);

@@ -13,24 +13,24 @@
 /* A real query, captured from `dig google.com` (dig 9.18 adds an EDNS OPT
  * record and sets AD). 39 bytes. */
 static const uint8_t dig_google[] = {
-    0x4b, 0xdb,                               /* ID 0x4bdb */
-    0x01, 0x20,                               /* flags: RD, AD */
-    0x00, 0x01,                               /* QDCOUNT 1 */
-    0x00, 0x00,                               /* ANCOUNT 0 */
-    0x00, 0x00,                               /* NSCOUNT 0 */
-    0x00, 0x01,                               /* ARCOUNT 1 */
+    0x4b, 0xdb, /* ID 0x4bdb */
+    0x01, 0x20, /* flags: RD, AD */
+    0x00, 0x01, /* QDCOUNT 1 */
+    0x00, 0x00, /* ANCOUNT 0 */
+    0x00, 0x00, /* NSCOUNT 0 */
+    0x00, 0x01, /* ARCOUNT 1 */
     /* 12: question */
-    0x06, 'g', 'o', 'o', 'g', 'l', 'e',       /* label "google" */
-    0x03, 'c', 'o', 'm',                      /* label "com" */
-    0x00,                                     /* root */
-    0x00, 0x01,                               /* QTYPE A */
-    0x00, 0x01,                               /* QCLASS IN */
+    0x06, 'g', 'o', 'o', 'g', 'l', 'e', /* label "google" */
+    0x03, 'c', 'o', 'm',                /* label "com" */
+    0x00,                               /* root */
+    0x00, 0x01,                         /* QTYPE A */
+    0x00, 0x01,                         /* QCLASS IN */
     /* 28: additional: OPT */
-    0x00,                                     /* owner: root */
-    0x00, 0x29,                               /* TYPE OPT (41) */
-    0x10, 0x00,                               /* CLASS: UDP payload size 4096 */
-    0x00, 0x00, 0x00, 0x00,                   /* TTL: extended RCODE, version, flags */
-    0x00, 0x00,                               /* RDLENGTH 0 */
+    0x00,                   /* owner: root */
+    0x00, 0x29,             /* TYPE OPT (41) */
+    0x10, 0x00,             /* CLASS: UDP payload size 4096 */
+    0x00, 0x00, 0x00, 0x00, /* TTL: extended RCODE, version, flags */
+    0x00, 0x00,             /* RDLENGTH 0 */
 };
 
 /* Same capture, as dig prints the hex, to be sure the array above is it. */
@@ -127,8 +127,7 @@ static void test_parse_opcodes_notimp(void)
         static struct msg_query q;
         char what[64];
         snprintf(what, sizeof what, "msg_parse_query with OPCODE %u", opcodes[i]);
-        test_expect_int(parse(msg, sizeof msg, 1, &q), DNS_RCODE_NOTIMP, what, __FILE__,
-                        __LINE__);
+        test_expect_int(parse(msg, sizeof msg, 1, &q), DNS_RCODE_NOTIMP, what, __FILE__, __LINE__);
         EXPECT_UINT(q.hdr.id, 0x4bdb); /* filled, for the reply */
         EXPECT_UINT(hdr_opcode(&q.hdr), opcodes[i]);
     }
@@ -151,21 +150,21 @@ static void test_parse_qdcount_zero(void)
 
 /* Two questions; the second name is a pointer into the first. */
 static const uint8_t two_questions[] = {
-    0x00, 0x02,                           /* ID */
-    0x01, 0x00,                           /* flags: RD */
-    0x00, 0x02,                           /* QDCOUNT 2 */
-    0x00, 0x00,                           /* ANCOUNT */
-    0x00, 0x00,                           /* NSCOUNT */
-    0x00, 0x00,                           /* ARCOUNT */
-    /* 12: */ 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', /* label "example" */
-    /* 20: */ 3, 'o', 'r', 'g',          /* label "org" */
-    /* 24: */ 0,                         /* root */
-    /* 25: */ 0x00, 0x01,                /* QTYPE A */
-    /* 27: */ 0x00, 0x01,                /* QCLASS IN */
-    /* 29: */ 3, 'w', 'w', 'w',          /* label "www" */
-    /* 33: */ 0xC0, 0x0C,                /* pointer to 12 */
-    /* 35: */ 0x00, 0x1C,                /* QTYPE AAAA */
-    /* 37: */ 0x00, 0x03,                /* QCLASS CH */
+    0x00,           0x02,                               /* ID */
+    0x01,           0x00,                               /* flags: RD */
+    0x00,           0x02,                               /* QDCOUNT 2 */
+    0x00,           0x00,                               /* ANCOUNT */
+    0x00,           0x00,                               /* NSCOUNT */
+    0x00,           0x00,                               /* ARCOUNT */
+    /* 12: */ 7,    'e',  'x', 'a', 'm', 'p', 'l', 'e', /* label "example" */
+    /* 20: */ 3,    'o',  'r', 'g',                     /* label "org" */
+    /* 24: */ 0,                                        /* root */
+    /* 25: */ 0x00, 0x01,                               /* QTYPE A */
+    /* 27: */ 0x00, 0x01,                               /* QCLASS IN */
+    /* 29: */ 3,    'w',  'w', 'w',                     /* label "www" */
+    /* 33: */ 0xC0, 0x0C,                               /* pointer to 12 */
+    /* 35: */ 0x00, 0x1C,                               /* QTYPE AAAA */
+    /* 37: */ 0x00, 0x03,                               /* QCLASS CH */
 };
 
 static void test_parse_two_questions(void)
@@ -193,17 +192,17 @@ static void test_parse_two_questions(void)
 static size_t make_questions(uint8_t *msg, unsigned count)
 {
     static const uint8_t first[] = {
-        0x00, 0x10,                          /* ID */
-        0x00, 0x00,                          /* flags */
-        0x00, 0x00,                          /* QDCOUNT: set below */
-        0x00, 0x00,                          /* ANCOUNT */
-        0x00, 0x00,                          /* NSCOUNT */
-        0x00, 0x00,                          /* ARCOUNT */
-        7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', /* label "example" */
-        3, 'o', 'r', 'g',                    /* label "org" */
-        0,                                   /* root */
-        0x00, 0x01,                          /* QTYPE A */
-        0x00, 0x01,                          /* QCLASS IN */
+        0x00, 0x10,                               /* ID */
+        0x00, 0x00,                               /* flags */
+        0x00, 0x00,                               /* QDCOUNT: set below */
+        0x00, 0x00,                               /* ANCOUNT */
+        0x00, 0x00,                               /* NSCOUNT */
+        0x00, 0x00,                               /* ARCOUNT */
+        7,    'e',  'x', 'a', 'm', 'p', 'l', 'e', /* label "example" */
+        3,    'o',  'r', 'g',                     /* label "org" */
+        0,                                        /* root */
+        0x00, 0x01,                               /* QTYPE A */
+        0x00, 0x01,                               /* QCLASS IN */
     };
     memcpy(msg, first, sizeof first);
     msg[4] = (uint8_t)(count >> 8);
@@ -250,19 +249,19 @@ static void test_parse_answer_or_authority(void)
     /* A question and one A record, announced as an answer, then as an
      * authority record. */
     uint8_t msg[] = {
-        0x00, 0x20,                                  /* ID */
-        0x00, 0x00,                                  /* flags */
-        0x00, 0x01,                                  /* QDCOUNT 1 */
-        0x00, 0x01,                                  /* ANCOUNT 1 */
-        0x00, 0x00,                                  /* NSCOUNT 0 */
-        0x00, 0x00,                                  /* ARCOUNT 0 */
-        /* 12: */ 1, 'a', 0,                        /* QNAME "a." */
-        /* 15: */ 0x00, 0x01, 0x00, 0x01,           /* QTYPE A, QCLASS IN */
-        /* 19: */ 0xC0, 0x0C,                       /* NAME: pointer to 12 */
-        /* 21: */ 0x00, 0x01, 0x00, 0x01,           /* TYPE A, CLASS IN */
-        /* 25: */ 0x00, 0x00, 0x0E, 0x10,           /* TTL 3600 */
-        /* 29: */ 0x00, 0x04,                       /* RDLENGTH 4 */
-        /* 31: */ 192, 0, 2, 1,                     /* RDATA 192.0.2.1 */
+        0x00,           0x20,             /* ID */
+        0x00,           0x00,             /* flags */
+        0x00,           0x01,             /* QDCOUNT 1 */
+        0x00,           0x01,             /* ANCOUNT 1 */
+        0x00,           0x00,             /* NSCOUNT 0 */
+        0x00,           0x00,             /* ARCOUNT 0 */
+        /* 12: */ 1,    'a',  0,          /* QNAME "a." */
+        /* 15: */ 0x00, 0x01, 0x00, 0x01, /* QTYPE A, QCLASS IN */
+        /* 19: */ 0xC0, 0x0C,             /* NAME: pointer to 12 */
+        /* 21: */ 0x00, 0x01, 0x00, 0x01, /* TYPE A, CLASS IN */
+        /* 25: */ 0x00, 0x00, 0x0E, 0x10, /* TTL 3600 */
+        /* 29: */ 0x00, 0x04,             /* RDLENGTH 4 */
+        /* 31: */ 192,  0,    2,    1,    /* RDATA 192.0.2.1 */
     };
     static struct msg_query q;
     EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
@@ -270,9 +269,21 @@ static void test_parse_answer_or_authority(void)
     msg[7] = 0; /* ANCOUNT 0 */
     msg[9] = 1; /* NSCOUNT 1 */
     EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
+    /* The counts alone decide, even with no record behind them (otherwise
+     * only the "bytes after the last record" check would catch the above). */
+    EXPECT_INT(parse(msg, 19, 1, &q), DNS_RCODE_FORMERR); /* NSCOUNT 1, nothing after */
+    msg[7] = 1;                                           /* ANCOUNT 1 */
+    msg[9] = 0;                                           /* NSCOUNT 0 */
+    EXPECT_INT(parse(msg, 19, 1, &q), DNS_RCODE_FORMERR); /* ANCOUNT 1, nothing after */
+    /* Nor can the record pass as an additional one while ANCOUNT or NSCOUNT
+     * is set: ARCOUNT 1 accounts for every byte. */
+    msg[11] = 1; /* ARCOUNT 1, ANCOUNT 1 */
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
+    msg[7] = 0; /* ANCOUNT 0 */
+    msg[9] = 1; /* NSCOUNT 1 */
+    EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
     /* The same record in the additional section is checked and ignored. */
-    msg[9] = 0;  /* NSCOUNT 0 */
-    msg[11] = 1; /* ARCOUNT 1 */
+    msg[9] = 0; /* NSCOUNT 0; ANCOUNT 0, ARCOUNT 1 */
     EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_NOERROR);
     EXPECT_UINT(q.end, 19);
 }
@@ -329,15 +340,15 @@ static void test_parse_truncated_question(void)
 static void test_parse_bad_qname(void)
 {
     static const uint8_t msg[] = {
-        0x00, 0x30,             /* ID */
-        0x00, 0x00,             /* flags */
-        0x00, 0x01,             /* QDCOUNT 1 */
-        0x00, 0x00,             /* ANCOUNT */
-        0x00, 0x00,             /* NSCOUNT */
-        0x00, 0x00,             /* ARCOUNT */
-        /* 12: */ 0xC0, 0x0C,  /* QNAME: pointer to itself */
-        /* 14: */ 0x00, 0x01,  /* QTYPE A */
-        /* 16: */ 0x00, 0x01,  /* QCLASS IN */
+        0x00,           0x30, /* ID */
+        0x00,           0x00, /* flags */
+        0x00,           0x01, /* QDCOUNT 1 */
+        0x00,           0x00, /* ANCOUNT */
+        0x00,           0x00, /* NSCOUNT */
+        0x00,           0x00, /* ARCOUNT */
+        /* 12: */ 0xC0, 0x0C, /* QNAME: pointer to itself */
+        /* 14: */ 0x00, 0x01, /* QTYPE A */
+        /* 16: */ 0x00, 0x01, /* QCLASS IN */
     };
     static struct msg_query q;
     EXPECT_INT(parse(msg, sizeof msg, 1, &q), DNS_RCODE_FORMERR);
@@ -346,14 +357,15 @@ static void test_parse_bad_qname(void)
 /* Reading and writing pieces ---------------------------------------------------- */
 
 static const uint8_t one_rr[] = {
-    0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* header, AN 1 */
-    /* 12: */ 1, 'a', 0,                     /* NAME "a." */
-    /* 15: */ 0x00, 0x10,                    /* TYPE TXT */
-    /* 17: */ 0x00, 0x03,                    /* CLASS CH */
-    /* 19: */ 0x01, 0x02, 0x03, 0x04,        /* TTL 0x01020304 */
-    /* 23: */ 0x00, 0x04,                    /* RDLENGTH 4 */
-    /* 25: */ 0x03, 'a', 'b', 'c',           /* RDATA: a TXT string "abc" */
-    /* 29: */ 0xEE,                          /* whatever follows */
+    0x00,           0x00, 0x80, 0x00, 0x00, 0x00,
+    0x00,           0x01, 0x00, 0x00, 0x00, 0x00, /* header, AN 1 */
+    /* 12: */ 1,    'a',  0,                      /* NAME "a." */
+    /* 15: */ 0x00, 0x10,                         /* TYPE TXT */
+    /* 17: */ 0x00, 0x03,                         /* CLASS CH */
+    /* 19: */ 0x01, 0x02, 0x03, 0x04,             /* TTL 0x01020304 */
+    /* 23: */ 0x00, 0x04,                         /* RDLENGTH 4 */
+    /* 25: */ 0x03, 'a',  'b',  'c',              /* RDATA: a TXT string "abc" */
+    /* 29: */ 0xEE,                               /* whatever follows */
 };
 
 static void test_read_rr(void)
@@ -390,8 +402,9 @@ static void test_read_rr_truncated(void)
     CU_ASSERT_FALSE(buf_reader_ok(&r));
     /* Bad owner name: its status comes through. */
     static const uint8_t bad[] = {
-        0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* header */
-        /* 12: */ 0x40,                     /* length byte 0x40: label type 01 */
+        0x00,           0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+        0x00,           0x00, /* header */
+        /* 12: */ 0x40,       /* length byte 0x40: label type 01 */
         /* 13: */ 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* fixed */
     };
     buf_reader_init(&r, bad, sizeof bad);
@@ -437,9 +450,9 @@ static void test_write_question(void)
     CU_ASSERT_TRUE(buf_writer_ok(&w));
 
     static const uint8_t want[] = {
-        3, 'W', 'W', 'W', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, /* QNAME */
-        0x00, 0x1C,                                                                   /* AAAA */
-        0x00, 0x01,                                                                   /* IN */
+        3,    'W',  'W', 'W', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, /* QNAME */
+        0x00, 0x1C,                                                                      /* AAAA */
+        0x00, 0x01,                                                                      /* IN */
         0xC0, 0x0C, /* QNAME: pointer to 12 */
         0x00, 0x1C, /* AAAA */
         0x00, 0x01, /* IN */

@@ -13,8 +13,8 @@
 #include "tests.h"
 
 /* Checks that `a` is IPv4 `ip` port `port`. */
-static void expect_v4_at(const struct net_addr *a, const char *ip, uint16_t port,
-                         const char *file, unsigned line)
+static void expect_v4_at(const struct net_addr *a, const char *ip, uint16_t port, const char *file,
+                         unsigned line)
 {
     test_expect_int(a->ss.ss_family, AF_INET, "address family (AF_INET)", file, line);
     test_expect_uint(a->len, sizeof(struct sockaddr_in), "address length", file, line);
@@ -28,8 +28,8 @@ static void expect_v4_at(const struct net_addr *a, const char *ip, uint16_t port
 }
 #define EXPECT_V4(a, ip, port) expect_v4_at((a), (ip), (port), __FILE__, __LINE__)
 
-static void expect_v6_at(const struct net_addr *a, const char *ip, uint16_t port,
-                         const char *file, unsigned line)
+static void expect_v6_at(const struct net_addr *a, const char *ip, uint16_t port, const char *file,
+                         unsigned line)
 {
     test_expect_int(a->ss.ss_family, AF_INET6, "address family (AF_INET6)", file, line);
     test_expect_uint(a->len, sizeof(struct sockaddr_in6), "address length", file, line);
@@ -63,15 +63,15 @@ static void test_addr_parse(void)
 static void test_addr_parse_rejects(void)
 {
     static const char *bad[] = {
-        "localhost",     /* a host name: never looked up */
-        "example.com",   /* idem */
-        "",              /* nothing */
-        "1.2.3",         /* too few parts */
-        "256.1.1.1",     /* part too big */
-        "127.0.0.1:53",  /* a port is not part of an address */
-        "[::1]",         /* brackets are not part of an address */
-        "::1::2",        /* two :: */
-        " 127.0.0.1",    /* leading space */
+        "localhost",    /* a host name: never looked up */
+        "example.com",  /* idem */
+        "",             /* nothing */
+        "1.2.3",        /* too few parts */
+        "256.1.1.1",    /* part too big */
+        "127.0.0.1:53", /* a port is not part of an address */
+        "[::1]",        /* brackets are not part of an address */
+        "::1::2",       /* two :: */
+        " 127.0.0.1",   /* leading space */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct net_addr a;
@@ -141,9 +141,17 @@ static void test_port_parse(void)
         int rc;
         uint16_t port;
     } cases[] = {
-        {"0", 0, 0},       {"53", 0, 53},  {"2053", 0, 2053}, {"65535", 0, 65535},
-        {"65536", -1, 0},  {"70000", -1, 0}, {"-1", -1, 0},   {"", -1, 0},
-        {"abc", -1, 0},    {"53x", -1, 0}, {"5 3", -1, 0},
+        {"0", 0, 0},
+        {"53", 0, 53},
+        {"2053", 0, 2053},
+        {"65535", 0, 65535},
+        {"65536", -1, 0},
+        {"70000", -1, 0},
+        {"-1", -1, 0},
+        {"", -1, 0},
+        {"abc", -1, 0},
+        {"53x", -1, 0},
+        {"5 3", -1, 0},
         {"99999999999999999999999", -1, 0}, /* overflows unsigned long */
         {"18446744073709551669", -1, 0},    /* 2^64 + 53: wraps to 53 if unchecked */
     };
@@ -195,8 +203,7 @@ static void test_addr_text(void)
 
 static void test_addr_text_round_trip(void)
 {
-    static const char *texts[] = {"127.0.0.1:2053", "[::1]:53", "[2001:db8::1]:65535",
-                                  "0.0.0.0:0"};
+    static const char *texts[] = {"127.0.0.1:2053", "[::1]:53", "[2001:db8::1]:65535", "0.0.0.0:0"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         struct net_addr a;
         char out[NET_ADDR_TEXT_MAX];

@@ -80,19 +80,20 @@ static void test_errors(void)
         int argc;
         char *argv[4];
     } cases[] = {
-        {2, {"step-x", "--nope", NULL}},              /* unknown option */
-        {2, {"step-x", "--port", NULL}},              /* no value */
-        {3, {"step-x", "--port", "abc", NULL}},       /* not a number */
-        {3, {"step-x", "--port", "70000", NULL}},     /* too big */
-        {2, {"step-x", "--port=", NULL}},             /* empty value */
-        {3, {"step-x", "--log-level", "loud", NULL}}, /* no such level */
-        {2, {"step-x", "--log-level", NULL}},         /* no value */
-        {2, {"step-x", "--address", NULL}},           /* no value */
-        {2, {"step-x", "stray", NULL}},               /* not an option */
-        {3, {"step-x", "--trace", "stray", NULL}},    /* stray after a flag */
-        {2, {"step-x", "--trace=yes", NULL}},         /* a flag takes no value */
-        {2, {"step-x", "-p", NULL}},                  /* no short options */
-        {2, {"step-x", "--por", NULL}},               /* no prefix matching */
+        {2, {"step-x", "--nope", NULL}},                 /* unknown option */
+        {2, {"step-x", "--port", NULL}},                 /* no value */
+        {3, {"step-x", "--port", "abc", NULL}},          /* not a number */
+        {3, {"step-x", "--port", "70000", NULL}},        /* too big */
+        {2, {"step-x", "--port=", NULL}},                /* empty value */
+        {3, {"step-x", "--log-level", "loud", NULL}},    /* no such level */
+        {2, {"step-x", "--log-level", NULL}},            /* no value */
+        {2, {"step-x", "--address", NULL}},              /* no value */
+        {3, {"step-x", "--address", "localhost", NULL}}, /* not a numeric address */
+        {2, {"step-x", "stray", NULL}},                  /* not an option */
+        {3, {"step-x", "--trace", "stray", NULL}},       /* stray after a flag */
+        {2, {"step-x", "--trace=yes", NULL}},            /* a flag takes no value */
+        {2, {"step-x", "-p", NULL}},                     /* no short options */
+        {2, {"step-x", "--por", NULL}},                  /* no prefix matching */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct opt_common o;
@@ -230,9 +231,11 @@ static void test_usage(void)
     opt_usage(f, "step-x", "answers every query with FORMERR", extras, 2);
     fclose(f);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    static const char *must[] = {"step-x",  "answers every query with FORMERR",
-                                 "--address", "--port",  "--trace", "--log-level",
-                                 "--help",    "--zone",  "FILE",    "load a zone file",
+    static const char *must[] = {"step-x",    "answers every query with FORMERR",
+                                 "--address", "--port",
+                                 "--trace",   "--log-level",
+                                 "--help",    "--zone",
+                                 "FILE",      "load a zone file",
                                  "--quiet",   "say less"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++) {
         char what[128];

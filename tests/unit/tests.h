@@ -19,6 +19,9 @@ void test_net_register(void);
 void test_opt_register(void);
 void test_log_register(void);
 void test_trace_register(void);
+void test_zone_register(void);
+void test_lookup_register(void);
+void test_resp_register(void);
 
 /*
  * Assertions that say what was expected and what came instead, so a failure
@@ -48,7 +51,6 @@ const char *test_status_name(enum name_status status);
 #define EXPECT_STR(got, expected) test_expect_str((got), (expected), #got, __FILE__, __LINE__)
 #define EXPECT_BYTES(got, got_len, expected, expected_len)                                         \
     test_expect_bytes((got), (got_len), (expected), (expected_len), #got, __FILE__, __LINE__)
-#define EXPECT_STATUS(got, expected)                                                               \
-    test_expect_status((got), (expected), #got, __FILE__, __LINE__)
+#define EXPECT_STATUS(got, expected) test_expect_status((got), (expected), #got, __FILE__, __LINE__)
 
 #endif

@@ -1,0 +1,253 @@
+/* lookup: the authoritative answer to a question from our zones (RFC 1034 4.3.2). */
+#include "lookup.h"
+
+#include <string.h>
+
+#include "buf.h"
+#include "dns.h"
+
+void lookup_init(struct lookup_result *res)
+{
+    res->rcode = DNS_RCODE_NOERROR;
+    res->aa = true;
+    res->overflow = false;
+    for (int s = 0; s < LOOKUP_SECTIONS; s++)
+        res->count[s] = 0;
+    res->name_count = 0;
+}
+
+/*
+ * Adds an RRset to a section unless it is there already. As NSD does, an
+ * RRset appears once per reply, in its lowest section: two questions, or an
+ * MX and an NS with the same target, must not repeat records, and an RRset
+ * that becomes an answer leaves the additional section.
+ */
+static void lookup_add(struct lookup_result *res, enum lookup_section section,
+                       const struct zone_rrset *rrset, const struct name *owner, uint32_t ttl)
+{
+    for (int s = 0; s < LOOKUP_SECTIONS; s++) {
+        for (size_t i = 0; i < res->count[s]; i++) {
+            const struct lookup_item *it = &res->item[s][i];
+            if (it->rrset != rrset || !name_equal(it->owner, owner))
+                continue;
+            if (s <= (int)section)
+                return;
+            /* In a higher section: remove it there, add it here. */
+            memmove(&res->item[s][i], &res->item[s][i + 1],
+                    (res->count[s] - i - 1) * sizeof res->item[s][0]);
+            res->count[s]--;
+            break;
+        }
+    }
+    if (res->count[section] >= LOOKUP_ITEMS_MAX) {
+        res->overflow = true;
+        return;
+    }
+    res->item[section][res->count[section]++] = (struct lookup_item){rrset, owner, ttl};
+}
+
+/* Reads the name at the start of RDATA (or after `skip` bytes) into `out`. */
+static bool lookup_rdata_name(const struct zone_rdata *d, size_t skip, struct name *out)
+{
+    struct buf_reader r;
+    buf_reader_init(&r, d->data, d->len);
+    buf_skip(&r, skip);
+    /* Stored RDATA is uncompressed, so the reader never follows a pointer. */
+    return name_read(&r, out) == NAME_OK;
+}
+
+/* The SOA's MINIMUM field: the last 4 bytes of its RDATA (RFC 1035 3.3.13). */
+static uint32_t lookup_soa_minimum(const struct zone_rrset *soa)
+{
+    struct buf_reader r;
+    buf_reader_init(&r, soa->rdata->data, soa->rdata->len);
+    buf_seek(&r, soa->rdata->len >= 4 ? soa->rdata->len - 4u : soa->rdata->len);
+    return buf_read_u32(&r);
+}
+
+/* RFC 2308 3: a negative answer carries the SOA, whose TTL is the lesser of
+ * its own TTL and its MINIMUM field. */
+static void lookup_negative(struct lookup_result *res, const struct zone *z)
+{
+    uint32_t minimum = lookup_soa_minimum(z->soa);
+    uint32_t ttl = z->soa->ttl < minimum ? z->soa->ttl : minimum;
+    lookup_add(res, LOOKUP_AUTHORITY, z->soa, &z->apex->name, ttl);
+}
+
+/* The A and AAAA records of `target`, if one of our zones has them. */
+static void lookup_addresses(const struct zone_set *set, const struct name *target,
+                             struct lookup_result *res)
+{
+    const struct zone *z = zone_set_find(set, target);
+    const struct zone_node *node = z ? zone_find_node(z, target) : NULL;
+    if (node == NULL)
+        return;
+    static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        const struct zone_rrset *s = zone_node_rrset(node, types[i]);
+        if (s != NULL)
+            lookup_add(res, LOOKUP_ADDITIONAL, s, &node->name, s->ttl);
+    }
+}
+
+/* Additional-section processing (RFC 1035 3.3.9, 3.3.11): the addresses of
+ * the names an NS or MX RRset points to. */
+static void lookup_additional(const struct zone_set *set, const struct zone_rrset *s,
+                              struct lookup_result *res)
+{
+    size_t skip;
+    if (s->type == DNS_TYPE_NS)
+        skip = 0;
+    else if (s->type == DNS_TYPE_MX)
+        skip = 2; /* the 16-bit preference comes first */
+    else
+        return;
+    for (const struct zone_rdata *d = s->rdata; d != NULL; d = d->next) {
+        struct name target;
+        if (lookup_rdata_name(d, skip, &target))
+            lookup_addresses(set, &target, res);
+    }
+}
+
+/* The deepest zone cut strictly below the apex at or above `name`, or NULL.
+ * Walks down from the apex one label at a time, so the highest cut wins (a
+ * lower "cut" would be inside the child zone, not ours). */
+static const struct zone_node *lookup_cut(const struct zone *z, const struct name *name)
+{
+    unsigned below = name_label_count(name) - name_label_count(&z->origin);
+    /* Bounded by the labels of `name` under the apex (< NAME_LABELS_MAX). */
+    for (unsigned depth = 1; depth <= below; depth++) {
+        /* The ancestor of `name` with `depth` labels under the apex. */
+        struct name ancestor;
+        size_t off = 0;
+        for (unsigned drop = below - depth; drop > 0; drop--)
+            off += 1 + (size_t)name->wire[off];
+        ancestor.len = (uint8_t)(name->len - off);
+        memcpy(ancestor.wire, name->wire + off, ancestor.len);
+        const struct zone_node *node = zone_find_node(z, &ancestor);
+        if (node == NULL)
+            return NULL; /* nothing exists below here, so no cut either */
+        if (node->is_cut)
+            return node;
+    }
+    return NULL;
+}
+
+/* The closest encloser's wildcard node ("*.<closest encloser>") for a name
+ * that does not exist, or NULL. */
+static const struct zone_node *lookup_wildcard(const struct zone *z, const struct name *name)
+{
+    struct name ce = *name;
+    /* Strip labels until a name exists; the apex always does. Bounded by
+     * the labels under the apex. */
+    while (ce.len > z->origin.len) {
+        size_t skip = 1 + (size_t)ce.wire[0];
+        memmove(ce.wire, ce.wire + skip, ce.len - skip);
+        ce.len = (uint8_t)(ce.len - skip);
+        if (zone_find_node(z, &ce) != NULL)
+            break;
+    }
+    if (ce.len + 2 > NAME_WIRE_MAX)
+        return NULL;
+    struct name wild;
+    wild.wire[0] = 1;
+    wild.wire[1] = '*';
+    memcpy(wild.wire + 2, ce.wire, ce.len);
+    wild.len = (uint8_t)(ce.len + 2);
+    return zone_find_node(z, &wild);
+}
+
+/* Merges one question's RCODE and AA into the result. */
+static void lookup_verdict(struct lookup_result *res, unsigned rcode, bool aa)
+{
+    if (res->rcode == DNS_RCODE_NOERROR)
+        res->rcode = rcode;
+    res->aa = res->aa && aa;
+}
+
+void lookup_answer(const struct zone_set *set, const struct msg_question *q,
+                   struct lookup_result *res)
+{
+    const struct name *owner = &q->qname;
+    const struct name *visited[LOOKUP_CNAME_MAX + 1];
+    unsigned links = 0;
+    bool first = true;
+
+    /* Our zones are class IN; a question about another class (CH, HS) is
+     * not about data we have, as NSD and BIND also say. */
+    if (q->qclass != DNS_CLASS_IN && q->qclass != DNS_CLASS_ANY) {
+        lookup_verdict(res, DNS_RCODE_REFUSED, false);
+        return;
+    }
+
+    /* One pass per name in the CNAME chain; bounded by LOOKUP_CNAME_MAX. */
+    for (;;) {
+        const struct zone *z = zone_set_find(set, owner);
+        if (z == NULL) {
+            /* Not ours. For the question itself that is a refusal; for a
+             * CNAME target outside our zones the answer so far stands. */
+            if (first)
+                lookup_verdict(res, DNS_RCODE_REFUSED, false);
+            return;
+        }
+        visited[links] = owner;
+
+        const struct zone_node *cut = lookup_cut(z, owner);
+        if (cut != NULL) {
+            const struct zone_rrset *ns = zone_node_rrset(cut, DNS_TYPE_NS);
+            lookup_add(res, LOOKUP_AUTHORITY, ns, &cut->name, ns->ttl);
+            lookup_additional(set, ns, res);
+            lookup_verdict(res, DNS_RCODE_NOERROR, !first);
+            return;
+        }
+
+        const struct zone_node *node = zone_find_node(z, owner);
+        if (node == NULL)
+            node = lookup_wildcard(z, owner);
+        if (node == NULL) {
+            lookup_negative(res, z);
+            lookup_verdict(res, DNS_RCODE_NXDOMAIN, true);
+            return;
+        }
+
+        const struct zone_rrset *s = NULL;
+        if (q->qtype == DNS_TYPE_ANY) {
+            for (s = node->rrsets; s != NULL; s = s->next)
+                lookup_add(res, LOOKUP_ANSWER, s, owner, s->ttl);
+            if (node->rrsets == NULL)
+                lookup_negative(res, z);
+            lookup_verdict(res, DNS_RCODE_NOERROR, true);
+            return;
+        }
+        s = zone_node_rrset(node, q->qtype);
+        if (s != NULL) {
+            lookup_add(res, LOOKUP_ANSWER, s, owner, s->ttl);
+            lookup_additional(set, s, res);
+            lookup_verdict(res, DNS_RCODE_NOERROR, true);
+            return;
+        }
+        const struct zone_rrset *cname = zone_node_rrset(node, DNS_TYPE_CNAME);
+        if (cname == NULL) {
+            lookup_negative(res, z);
+            lookup_verdict(res, DNS_RCODE_NOERROR, true);
+            return;
+        }
+
+        /* A CNAME: answer with it, then look for the same type at its target. */
+        lookup_add(res, LOOKUP_ANSWER, cname, owner, cname->ttl);
+        if (first)
+            lookup_verdict(res, DNS_RCODE_NOERROR, true);
+        first = false;
+        if (++links > LOOKUP_CNAME_MAX ||
+            res->name_count >= sizeof res->names / sizeof res->names[0])
+            return;
+        struct name *target = &res->names[res->name_count];
+        if (!lookup_rdata_name(cname->rdata, 0, target))
+            return;
+        for (unsigned i = 0; i < links; i++)
+            if (name_equal(visited[i], target))
+                return; /* a loop: the chain so far is the answer */
+        res->name_count++;
+        owner = target;
+    }
+}

@@ -1,0 +1,1076 @@
+/* test_zone.c: unit tests of common/zone.c — the master-file reader and the zone in memory. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+#include "dns.h"
+#include "name.h"
+#include "tests.h"
+#include "zone.h"
+
+/* The source name every zone_load_text() call gives, so errors read "test.zone:LINE: ...". */
+#define SRC "test.zone"
+
+/* The first three lines of most zones below: a record after HEAD is on line 4. */
+#define HEAD                                                                                       \
+    "$ORIGIN example.com.\n"                                                                       \
+    "$TTL 3600\n"                                                                                  \
+    "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
+
+static char err[ZONE_ERROR_MAX + 64];
+
+/* Helpers ---------------------------------------------------------------------- */
+
+static void record(int ok, const char *message, const char *file, unsigned line)
+{
+    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, message, file, "", CU_FALSE);
+}
+
+/* Loads `text` into `set`; on failure records it with the reader's message. Returns the new
+ * zone (the head of the set) or NULL. */
+static const struct zone *load_ok_at(struct zone_set *set, const char *text, const char *origin,
+                                     const char *file, unsigned line)
+{
+    err[0] = '\0';
+    int rc = zone_load_text(set, text, SRC, origin, err, sizeof err);
+    test_expect_str(err, "", "zone_load_text error", file, line);
+    test_expect_int(rc, 0, "zone_load_text", file, line);
+    return rc == 0 ? set->zones : NULL;
+}
+#define LOAD_OK(set, text, origin) load_ok_at((set), (text), (origin), __FILE__, __LINE__)
+
+/* Loads `text`, which must fail with "test.zone:LINE: ..." where the message contains `what`;
+ * the set must be left as it was. */
+static void expect_error_at(const char *text, const char *origin, unsigned want_line,
+                            const char *what, const char *file, unsigned line)
+{
+    struct zone_set set = {NULL};
+    err[0] = '\0';
+    int rc = zone_load_text(&set, text, SRC, origin, err, sizeof err);
+    test_expect_int(rc, -1, "zone_load_text on a bad zone", file, line);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, SRC ":%u: ", want_line);
+    int ok =
+        strncmp(err, prefix, strlen(prefix)) == 0 && strstr(err + strlen(prefix), what) != NULL;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "error: expected \"%s...%s...\", got \"%s\"", prefix, what, err);
+    record(ok, msg, file, line);
+    record(set.zones == NULL, "a failed load adds no zone", file, line);
+    zone_set_free(&set);
+}
+#define EXPECT_ERROR(text, origin, line, what)                                                     \
+    expect_error_at((text), (origin), (line), (what), __FILE__, __LINE__)
+
+static const struct zone_node *node_at(const struct zone *z, const char *text)
+{
+    struct name n;
+    if (z == NULL || name_from_text(text, NULL, &n) != NAME_OK)
+        return NULL;
+    return zone_find_node(z, &n);
+}
+
+static const struct zone_rrset *rrset_at(const struct zone *z, const char *text, uint16_t type)
+{
+    const struct zone_node *node = node_at(z, text);
+    return node ? zone_node_rrset(node, type) : NULL;
+}
+
+/* The RDATA of record `index` (0 = first) of the RRset of `type` at `owner`, compared with
+ * `want`; also checks how many records the RRset has. */
+static void expect_rdata_at(const struct zone *z, const char *owner, uint16_t type, unsigned count,
+                            unsigned index, const uint8_t *want, size_t want_len, const char *file,
+                            unsigned line)
+{
+    const struct zone_rrset *s = rrset_at(z, owner, type);
+    char msg[256];
+    snprintf(msg, sizeof msg, "RRset %s type %u exists", owner, type);
+    record(s != NULL, msg, file, line);
+    if (s == NULL)
+        return;
+    test_expect_uint(s->count, count, "RRset count", file, line);
+    const struct zone_rdata *d = s->rdata;
+    for (unsigned i = 0; i < index && d != NULL; i++)
+        d = d->next;
+    record(d != NULL, "record index within the RRset", file, line);
+    if (d != NULL)
+        test_expect_bytes(d->data, d->len, want, want_len, "RDATA", file, line);
+}
+#define EXPECT_RDATA(z, owner, type, count, index, want)                                           \
+    expect_rdata_at((z), (owner), (type), (count), (index), (want), sizeof(want), __FILE__,        \
+                    __LINE__)
+
+static void expect_ttl_at(const struct zone *z, const char *owner, uint16_t type, uint32_t ttl,
+                          const char *file, unsigned line)
+{
+    const struct zone_rrset *s = rrset_at(z, owner, type);
+    char what[300];
+    snprintf(what, sizeof what, "TTL of %s type %u", owner, type);
+    record(s != NULL, what, file, line);
+    if (s != NULL)
+        test_expect_uint(s->ttl, ttl, what, file, line);
+}
+#define EXPECT_TTL(z, owner, type, ttl)                                                            \
+    expect_ttl_at((z), (owner), (type), (ttl), __FILE__, __LINE__)
+
+/* Wire form of example.com. as it ends every name below. */
+#define EXAMPLE_COM 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0
+
+/* The reader's features ----------------------------------------------------------- */
+
+static void test_multi_line_soa(void)
+{
+    /* The usual SOA: parentheses over five lines, a comment after every field. */
+    static const char text[] = "$ORIGIN example.com.\n"
+                               "$TTL 3600\n"
+                               "@       IN  SOA  ns1.example.com. hostmaster.example.com. (\n"
+                               "                 2026112401 ; serial\n"
+                               "                 7200       ; refresh (2h)\n"
+                               "                 3600       ; retry ( with parentheses\n"
+                               "                 1209600    ; expire ) inside the comment\n"
+                               "                 300 )      ; minimum\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    static const uint8_t soa[] = {
+        3,    'n',  's',  '1',                      /* MNAME: "ns1" */
+        7,    'e',  'x',  'a',  'm', 'p', 'l', 'e', /* "example" */
+        3,    'c',  'o',  'm',  0,                  /* "com", root */
+        10,   'h',  'o',  's',  't', 'm',           /* RNAME: "hostm... */
+        'a',  's',  't',  'e',  'r',                /* ...aster" */
+        7,    'e',  'x',  'a',  'm', 'p', 'l', 'e', /* "example" */
+        3,    'c',  'o',  'm',  0,                  /* "com", root */
+        0x78, 0xc4, 0x05, 0x91,                     /* SERIAL 2026112401 */
+        0x00, 0x00, 0x1c, 0x20,                     /* REFRESH 7200 */
+        0x00, 0x00, 0x0e, 0x10,                     /* RETRY 3600 */
+        0x00, 0x12, 0x75, 0x00,                     /* EXPIRE 1209600 */
+        0x00, 0x00, 0x01, 0x2c,                     /* MINIMUM 300 */
+    };
+    EXPECT_RDATA(z, "example.com.", DNS_TYPE_SOA, 1, 0, soa);
+    EXPECT_TTL(z, "example.com.", DNS_TYPE_SOA, 3600);
+    static const uint8_t origin[] = {EXAMPLE_COM};
+    EXPECT_BYTES(z->origin.wire, z->origin.len, origin, sizeof origin);
+    CU_ASSERT_PTR_EQUAL(z->apex, node_at(z, "example.com."));
+    CU_ASSERT_PTR_EQUAL(z->soa, rrset_at(z, "example.com.", DNS_TYPE_SOA));
+    EXPECT_UINT(z->node_count, 1);
+    CU_ASSERT_FALSE(z->apex->is_cut);
+    zone_set_free(&set);
+    CU_ASSERT_PTR_NULL(set.zones);
+}
+
+static void test_origin_directives(void)
+{
+    static const char text[] =
+        "$ORIGIN example.com.\n"
+        "$TTL 60\n"
+        "@ SOA ns1 hostmaster 1 2 3 4 5\n"
+        "$ORIGIN sub      ; relative: sub.example.com.\n"
+        "www A 192.0.2.1\n"
+        "$ORIGIN deeper   ; relative to the previous: deeper.sub.example.com.\n"
+        "x A 192.0.2.2\n"
+        "@ A 192.0.2.3    ; @ is the current $ORIGIN, not the apex\n"
+        "$ORIGIN example.com.\n"
+        "y A 192.0.2.4\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "www.sub.example.com.", DNS_TYPE_A));
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "x.deeper.sub.example.com.", DNS_TYPE_A));
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "deeper.sub.example.com.", DNS_TYPE_A));
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "y.example.com.", DNS_TYPE_A));
+    CU_ASSERT_PTR_NULL(node_at(z, "y.deeper.sub.example.com."));
+    /* SOA names: relative to the $ORIGIN in force on their line. */
+    static const uint8_t soa[] = {
+        3,   'n', 's', '1',                     /* MNAME: "ns1" */
+        7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', /* "example" */
+        3,   'c', 'o', 'm', 0,                  /* "com", root */
+        10,  'h', 'o', 's', 't', 'm',           /* RNAME: "hostm... */
+        'a', 's', 't', 'e', 'r',                /* ...aster" */
+        7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', /* "example" */
+        3,   'c', 'o', 'm', 0,                  /* "com", root */
+        0,   0,   0,   1,                       /* SERIAL 1 */
+        0,   0,   0,   2,                       /* REFRESH 2 */
+        0,   0,   0,   3,                       /* RETRY 3 */
+        0,   0,   0,   4,                       /* EXPIRE 4 */
+        0,   0,   0,   5,                       /* MINIMUM 5 */
+    };
+    EXPECT_RDATA(z, "example.com.", DNS_TYPE_SOA, 1, 0, soa);
+    zone_set_free(&set);
+
+    /* The origin argument stands for a first $ORIGIN. */
+    z = LOAD_OK(&set, "$TTL 60\n@ SOA ns1 hostmaster 1 2 3 4 5\nwww A 192.0.2.1\n", "example.com.");
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "www.example.com.", DNS_TYPE_A));
+    zone_set_free(&set);
+
+    /* ...and a $ORIGIN in the file replaces it. */
+    z = LOAD_OK(&set, "$ORIGIN example.net.\n$TTL 60\n@ SOA ns1 hostmaster 1 2 3 4 5\n",
+                "example.com.");
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "example.net.", DNS_TYPE_SOA));
+    CU_ASSERT_PTR_NULL(rrset_at(z, "example.com.", DNS_TYPE_SOA));
+    zone_set_free(&set);
+
+    /* Without any origin, absolute names are enough. */
+    z = LOAD_OK(&set,
+                "example.org. 60 SOA ns1.example.org. h.example.org. 1 2 3 4 5\n"
+                "www.example.org. 60 A 192.0.2.1\n",
+                NULL);
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "www.example.org.", DNS_TYPE_A));
+    zone_set_free(&set);
+}
+
+static void test_ttls(void)
+{
+    static const char text[] = "$ORIGIN example.com.\n"
+                               "$TTL 1h30m\n"
+                               "@ SOA ns1 hostmaster 1 2 3 4 5\n"
+                               "a 60 A 192.0.2.1\n"
+                               "b A 192.0.2.2            ; $TTL, not the previous record's 60\n"
+                               "c 1W2D3H4M5S A 192.0.2.3 ; upper-case units, all of them\n"
+                               "d 2d A 192.0.2.4\n"
+                               "e 30m1h A 192.0.2.5      ; units in any order\n"
+                               "f 1h5 A 192.0.2.6        ; trailing seconds without a unit\n"
+                               "g 0 A 192.0.2.7\n"
+                               "h 2147483647 A 192.0.2.8 ; the largest RFC 2181 allows\n"
+                               "$TTL 10\n"
+                               "i A 192.0.2.9\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    EXPECT_TTL(z, "example.com.", DNS_TYPE_SOA, 5400);
+    EXPECT_TTL(z, "a.example.com.", DNS_TYPE_A, 60);
+    EXPECT_TTL(z, "b.example.com.", DNS_TYPE_A, 5400);
+    EXPECT_TTL(z, "c.example.com.", DNS_TYPE_A, 604800 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5);
+    EXPECT_TTL(z, "d.example.com.", DNS_TYPE_A, 172800);
+    EXPECT_TTL(z, "e.example.com.", DNS_TYPE_A, 5400);
+    EXPECT_TTL(z, "f.example.com.", DNS_TYPE_A, 3605);
+    EXPECT_TTL(z, "g.example.com.", DNS_TYPE_A, 0);
+    EXPECT_TTL(z, "h.example.com.", DNS_TYPE_A, 2147483647u);
+    EXPECT_TTL(z, "i.example.com.", DNS_TYPE_A, 10);
+    zone_set_free(&set);
+
+    /* No $TTL: a record without a TTL takes the previous record's (RFC 1035 5.1). */
+    z = LOAD_OK(&set,
+                "$ORIGIN example.com.\n"
+                "@ 100 SOA ns1 hostmaster 1 2 3 4 5\n"
+                "a A 192.0.2.1\n"
+                "b 7 A 192.0.2.2\n"
+                "c A 192.0.2.3\n",
+                NULL);
+    EXPECT_TTL(z, "a.example.com.", DNS_TYPE_A, 100);
+    EXPECT_TTL(z, "b.example.com.", DNS_TYPE_A, 7);
+    EXPECT_TTL(z, "c.example.com.", DNS_TYPE_A, 7);
+    zone_set_free(&set);
+}
+
+static void test_ttl_and_class_order(void)
+{
+    static const char text[] = HEAD "a 300 IN A 192.0.2.1\n"
+                                    "b IN 300 A 192.0.2.2\n"
+                                    "c IN A 192.0.2.3\n"
+                                    "d 300 A 192.0.2.4\n"
+                                    "e A 192.0.2.5\n"
+                                    "f in a 192.0.2.6  ; class and type without case\n"
+                                    "g CLASS1 A 192.0.2.7 ; RFC 3597 spelling of IN\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    EXPECT_TTL(z, "a.example.com.", DNS_TYPE_A, 300);
+    EXPECT_TTL(z, "b.example.com.", DNS_TYPE_A, 300);
+    EXPECT_TTL(z, "c.example.com.", DNS_TYPE_A, 3600);
+    EXPECT_TTL(z, "d.example.com.", DNS_TYPE_A, 300);
+    EXPECT_TTL(z, "e.example.com.", DNS_TYPE_A, 3600);
+    EXPECT_TTL(z, "f.example.com.", DNS_TYPE_A, 3600);
+    EXPECT_TTL(z, "g.example.com.", DNS_TYPE_A, 3600);
+    static const uint8_t b[] = {192, 0, 2, 2};
+    EXPECT_RDATA(z, "b.example.com.", DNS_TYPE_A, 1, 0, b);
+    static const uint8_t f[] = {192, 0, 2, 6};
+    EXPECT_RDATA(z, "f.example.com.", DNS_TYPE_A, 1, 0, f);
+    zone_set_free(&set);
+}
+
+static void test_owners(void)
+{
+    static const char text[] = HEAD "www 300 IN A 192.0.2.1\n"
+                                    "    300 IN A 192.0.2.2   ; blank owner: www again\n"
+                                    "\n"
+                                    "; a comment line does not change the previous owner\n"
+                                    "\tIN AAAA 2001:db8::1    ; a tab works like spaces\n"
+                                    "abs.example.com. A 192.0.2.3\n"
+                                    "$ORIGIN example.net.\n"
+                                    "  A 192.0.2.4            ; still abs.example.com.\n"
+                                    "@ 60 IN NS ns.example.com.  ; @ is example.net. here\n";
+    struct zone_set set = {NULL};
+    /* The NS at example.net. is outside the zone: cut the text before it. */
+    char head[sizeof text];
+    memcpy(head, text, sizeof text);
+    *strstr(head, "@ 60 IN NS") = '\0';
+    const struct zone *z = LOAD_OK(&set, head, NULL);
+    if (z == NULL)
+        return;
+    static const uint8_t a1[] = {192, 0, 2, 1};
+    static const uint8_t a2[] = {192, 0, 2, 2};
+    EXPECT_RDATA(z, "www.example.com.", DNS_TYPE_A, 2, 0, a1);
+    EXPECT_RDATA(z, "www.example.com.", DNS_TYPE_A, 2, 1, a2);
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "www.example.com.", DNS_TYPE_AAAA));
+    static const uint8_t a3[] = {192, 0, 2, 3};
+    static const uint8_t a4[] = {192, 0, 2, 4};
+    EXPECT_RDATA(z, "abs.example.com.", DNS_TYPE_A, 2, 0, a3);
+    EXPECT_RDATA(z, "abs.example.com.", DNS_TYPE_A, 2, 1, a4);
+    zone_set_free(&set);
+
+    /* "@" after the $ORIGIN change is example.net., outside example.com.: line 12. */
+    EXPECT_ERROR(text, NULL, 12, "'example.net.' is outside the zone 'example.com.'");
+}
+
+static void test_comments_and_parentheses(void)
+{
+    static const char text[] = "; a zone file may start with comments\n"
+                               "\n"
+                               "$ORIGIN example.com. ; after a directive\n"
+                               "$TTL 3600\n"
+                               "@ SOA ns1 hostmaster 1 2 3 4 5 ; after a record\n"
+                               "mx MX ( 10    ; preference\n"
+                               "        mail  ; exchange\n"
+                               "      )\n"
+                               "txt TXT \"a;b\" \"(c)\" ; ';' and parentheses in quotes are data\n"
+                               "two (A) 192.0.2.1    ; parentheses around one field\n"
+                               "   ; indented comment\n"
+                               "late A 192.0.2.2\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    static const uint8_t mx[] = {
+        0x00, 0x0a,                               /* preference 10 */
+        4,    'm',  'a', 'i', 'l',                /* "mail" */
+        7,    'e',  'x', 'a', 'm', 'p', 'l', 'e', /* "example" */
+        3,    'c',  'o', 'm', 0,                  /* "com", root */
+    };
+    EXPECT_RDATA(z, "mx.example.com.", DNS_TYPE_MX, 1, 0, mx);
+    static const uint8_t txt[] = {
+        3, 'a', ';', 'b', /* "a;b" */
+        3, '(', 'c', ')', /* "(c)" */
+    };
+    EXPECT_RDATA(z, "txt.example.com.", DNS_TYPE_TXT, 1, 0, txt);
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "two.example.com.", DNS_TYPE_A));
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "late.example.com.", DNS_TYPE_A));
+    zone_set_free(&set);
+
+    /* Windows line ends: the '\r' is a space. */
+    z = LOAD_OK(&set,
+                "$ORIGIN example.com.\r\n$TTL 1\r\n@ SOA ns1 hm ( 1 2\r\n 3 4 5 )\r\n"
+                "www A 192.0.2.1\r\n",
+                NULL);
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(z, "www.example.com.", DNS_TYPE_A));
+    zone_set_free(&set);
+}
+
+static void test_name_escapes(void)
+{
+    static const char text[] = HEAD "a\\.b A 192.0.2.1        ; one label \"a.b\"\n"
+                                    "back\\\\slash A 192.0.2.2 ; one label with a backslash\n"
+                                    "\\065bc A 192.0.2.3       ; \\065 is 'A'\n"
+                                    "sp\\032ace A 192.0.2.4    ; a space inside a label\n"
+                                    "x\\;y A 192.0.2.5         ; an escaped ';' is not a comment\n"
+                                    "alias CNAME a\\.b\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    static const uint8_t adotb[] = {3, 'a', '.', 'b', EXAMPLE_COM};
+    const struct zone_node *n = node_at(z, "a\\.b.example.com.");
+    CU_ASSERT_PTR_NOT_NULL(n);
+    if (n != NULL)
+        EXPECT_BYTES(n->name.wire, n->name.len, adotb, sizeof adotb);
+    CU_ASSERT_PTR_NULL(node_at(z, "a.b.example.com.")); /* not two labels */
+    EXPECT_RDATA(z, "alias.example.com.", DNS_TYPE_CNAME, 1, 0, adotb);
+
+    static const uint8_t slash[] = {10,  'b', 'a', 'c', 'k', '\\',
+                                    's', 'l', 'a', 's', 'h', EXAMPLE_COM};
+    n = node_at(z, "back\\\\slash.example.com.");
+    CU_ASSERT_PTR_NOT_NULL(n);
+    if (n != NULL)
+        EXPECT_BYTES(n->name.wire, n->name.len, slash, sizeof slash);
+
+    static const uint8_t abc[] = {3, 'A', 'b', 'c', EXAMPLE_COM};
+    n = node_at(z, "abc.example.com."); /* found without case */
+    CU_ASSERT_PTR_NOT_NULL(n);
+    if (n != NULL)
+        EXPECT_BYTES(n->name.wire, n->name.len, abc, sizeof abc);
+
+    static const uint8_t space[] = {6, 's', 'p', ' ', 'a', 'c', 'e', EXAMPLE_COM};
+    n = node_at(z, "sp\\032ace.example.com.");
+    CU_ASSERT_PTR_NOT_NULL(n);
+    if (n != NULL)
+        EXPECT_BYTES(n->name.wire, n->name.len, space, sizeof space);
+
+    static const uint8_t semi[] = {3, 'x', ';', 'y', EXAMPLE_COM};
+    n = node_at(z, "x\\;y.example.com.");
+    CU_ASSERT_PTR_NOT_NULL(n);
+    if (n != NULL)
+        EXPECT_BYTES(n->name.wire, n->name.len, semi, sizeof semi);
+    zone_set_free(&set);
+}
+
+static void test_absolute_name_ending_in_escaped_backslash(void)
+{
+    /* "x\\." is the one-label name x\ followed by the root: absolute, as its final dot is not
+     * escaped (the backslash before it is itself escaped). No $ORIGIN is needed. */
+    static const char text[] = "x\\\\. 60 IN SOA ns.x\\\\. hm.x\\\\. 1 2 3 4 5\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z != NULL) {
+        static const uint8_t origin[] = {2, 'x', '\\', 0};
+        EXPECT_BYTES(z->origin.wire, z->origin.len, origin, sizeof origin);
+    }
+    zone_set_free(&set);
+}
+
+static void test_string_escapes(void)
+{
+    static const char text[] =
+        HEAD "t TXT \"q\\\"uote\" \"back\\\\slash\" \"\\065\\000\\255\" \"\"\n"
+             "u TXT word \"two words\" w\\\"x\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    static const uint8_t t[] = {
+        6,   'q',  '"',  'u',  'o', 't',  'e', /* "q\"uote" */
+        10,  'b',  'a',  'c',  'k', '\\',      /* "back\\... */
+        's', 'l',  'a',  's',  'h',            /* ...slash" */
+        3,   0x41, 0x00, 0xff,                 /* "\065\000\255" */
+        0,                                     /* "": an empty string */
+    };
+    EXPECT_RDATA(z, "t.example.com.", DNS_TYPE_TXT, 1, 0, t);
+    static const uint8_t u[] = {
+        4,   'w', 'o', 'r', 'd', /* an unquoted word */
+        9,   't', 'w', 'o', ' ', /* a quoted string with a space: "two ... */
+        'w', 'o', 'r', 'd', 's', /* ...words" */
+        3,   'w', '"', 'x',      /* w\"x: an escaped quote in a word */
+    };
+    EXPECT_RDATA(z, "u.example.com.", DNS_TYPE_TXT, 1, 0, u);
+    zone_set_free(&set);
+}
+
+static void test_txt_lengths(void)
+{
+    /* 255 bytes is the most a character-string holds; escapes count as one byte. */
+    char text[2048];
+    char s255[256], s254[255];
+    memset(s255, 'x', 255);
+    s255[255] = '\0';
+    memset(s254, 'y', 254);
+    s254[254] = '\0';
+    snprintf(text, sizeof text, HEAD "max TXT \"%s\"\nesc TXT \"%s\\065\"\n", s255, s254);
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    const struct zone_rrset *s = rrset_at(z, "max.example.com.", DNS_TYPE_TXT);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    if (s != NULL) {
+        EXPECT_UINT(s->rdata->len, 256);
+        EXPECT_UINT(s->rdata->data[0], 255);
+        EXPECT_UINT(s->rdata->data[255], 'x');
+    }
+    s = rrset_at(z, "esc.example.com.", DNS_TYPE_TXT);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    if (s != NULL) {
+        EXPECT_UINT(s->rdata->len, 256);
+        EXPECT_UINT(s->rdata->data[0], 255);
+        EXPECT_UINT(s->rdata->data[255], 'A');
+    }
+    zone_set_free(&set);
+
+    /* One more byte, either way, is refused on the record's line. */
+    snprintf(text, sizeof text, HEAD "\nbig TXT \"%sx\"\n", s255);
+    EXPECT_ERROR(text, NULL, 5, "character-string longer than 255 bytes");
+    snprintf(text, sizeof text, HEAD "big TXT \"%s\\065\\066\"\n", s254);
+    EXPECT_ERROR(text, NULL, 4, "character-string longer than 255 bytes");
+    snprintf(text, sizeof text, HEAD "big TXT %sx\n", s255); /* unquoted */
+    EXPECT_ERROR(text, NULL, 4, "character-string longer than 255 bytes");
+}
+
+static void test_txt_backslash_at_end_of_word(void)
+{
+    /* A word ending in a lone backslash at the end of a line (inside parentheses, so the entry
+     * goes on). The backslash escapes nothing in the word: the reader must not decode past the
+     * word's end and pull the next field "def" into the first character-string. Either the
+     * record is refused, or its first string is "abc" (plus at most the escaped line end). */
+    static const char text[] = HEAD "t TXT ( abc\\\n"
+                                    "        def )\n";
+    struct zone_set set = {NULL};
+    err[0] = '\0';
+    int rc = zone_load_text(&set, text, SRC, NULL, err, sizeof err);
+    if (rc != 0) {
+        /* Refused: at the entry's line. */
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, SRC ":4: "));
+        return;
+    }
+    const struct zone_rrset *s = rrset_at(set.zones, "t.example.com.", DNS_TYPE_TXT);
+    CU_ASSERT_PTR_NOT_NULL(s);
+    if (s != NULL) {
+        /* The first string's length byte: "abc" is 3, an escaped newline could make it 4; 7
+         * means "abc" NUL "def" was read through the end of the word. */
+        char msg[128];
+        snprintf(msg, sizeof msg, "first character-string: expected 3 or 4 bytes, got %u",
+                 s->rdata->data[0]);
+        record(s->rdata->len >= 1 && s->rdata->data[0] >= 3 && s->rdata->data[0] <= 4, msg,
+               __FILE__, __LINE__);
+    }
+    zone_set_free(&set);
+}
+
+static void test_rdata_of_each_type(void)
+{
+    static const char text[] = HEAD "a A 192.0.2.1\n"
+                                    "aaaa AAAA 2001:db8::1\n"
+                                    "v4 AAAA ::ffff:192.0.2.1\n"
+                                    "@ NS ns1\n"
+                                    "cname CNAME www.example.net.\n"
+                                    "ptr PTR host\n"
+                                    "@ MX 65535 mail\n"
+                                    "mx0 MX 0 mail.example.net.\n"
+                                    "txt TXT \"hi\"\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    static const uint8_t a[] = {0xc0, 0x00, 0x02, 0x01}; /* 192.0.2.1 */
+    EXPECT_RDATA(z, "a.example.com.", DNS_TYPE_A, 1, 0, a);
+    static const uint8_t aaaa[] = {
+        0x20, 0x01, 0x0d, 0xb8, /* 2001:db8 */
+        0,    0,    0,    0,    /* :: */
+        0,    0,    0,    0,    /* (64 zero bits) */
+        0,    0,    0,    1,    /* ::1 */
+    };
+    EXPECT_RDATA(z, "aaaa.example.com.", DNS_TYPE_AAAA, 1, 0, aaaa);
+    static const uint8_t v4[] = {
+        0,    0,    0, 0, 0, /* ::  */
+        0,    0,    0, 0, 0, /* (80 zero bits) */
+        0xff, 0xff,          /* ffff: IPv4-mapped */
+        192,  0,    2, 1,    /* the dotted quad */
+    };
+    EXPECT_RDATA(z, "v4.example.com.", DNS_TYPE_AAAA, 1, 0, v4);
+    static const uint8_t ns[] = {3, 'n', 's', '1', EXAMPLE_COM};
+    EXPECT_RDATA(z, "example.com.", DNS_TYPE_NS, 1, 0, ns);
+    static const uint8_t cname[] = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm',
+                                    'p', 'l', 'e', 3,   'n', 'e', 't', 0};
+    EXPECT_RDATA(z, "cname.example.com.", DNS_TYPE_CNAME, 1, 0, cname);
+    static const uint8_t ptr[] = {4, 'h', 'o', 's', 't', EXAMPLE_COM};
+    EXPECT_RDATA(z, "ptr.example.com.", DNS_TYPE_PTR, 1, 0, ptr);
+    static const uint8_t mx[] = {
+        0xff, 0xff,                               /* preference 65535 */
+        4,    'm',  'a', 'i', 'l',                /* exchange: "mail" */
+        7,    'e',  'x', 'a', 'm', 'p', 'l', 'e', /* "example" */
+        3,    'c',  'o', 'm', 0,                  /* "com", root */
+    };
+    EXPECT_RDATA(z, "example.com.", DNS_TYPE_MX, 1, 0, mx);
+    static const uint8_t mx0[] = {
+        0x00, 0x00,                               /* preference 0 */
+        4,    'm',  'a', 'i', 'l',                /* "mail" */
+        7,    'e',  'x', 'a', 'm', 'p', 'l', 'e', /* "example" */
+        3,    'n',  'e', 't', 0,                  /* "net", root */
+    };
+    EXPECT_RDATA(z, "mx0.example.com.", DNS_TYPE_MX, 1, 0, mx0);
+    static const uint8_t txt[] = {2, 'h', 'i'};
+    EXPECT_RDATA(z, "txt.example.com.", DNS_TYPE_TXT, 1, 0, txt);
+    CU_ASSERT_PTR_NULL(rrset_at(z, "a.example.com.", DNS_TYPE_AAAA));
+    zone_set_free(&set);
+}
+
+static void test_rrsets(void)
+{
+    static const char text[] = HEAD "www 300 A 192.0.2.1\n"
+                                    "www 600 A 192.0.2.2  ; RRset TTL stays the first's\n"
+                                    "www 900 A 192.0.2.1  ; a duplicate: dropped\n"
+                                    "www A 192.0.2.3\n"
+                                    "@ NS ns1\n"
+                                    "@ NS ns1.example.com. ; the same NS written absolute\n"
+                                    "@ NS NS2\n"
+                                    "t TXT \"a\" \"b\"\n"
+                                    "t TXT \"a\" \"b\"\n"
+                                    "t TXT \"ab\"         ; different RDATA\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    static const uint8_t a1[] = {192, 0, 2, 1};
+    static const uint8_t a2[] = {192, 0, 2, 2};
+    static const uint8_t a3[] = {192, 0, 2, 3};
+    EXPECT_RDATA(z, "www.example.com.", DNS_TYPE_A, 3, 0, a1);
+    EXPECT_RDATA(z, "www.example.com.", DNS_TYPE_A, 3, 1, a2);
+    EXPECT_RDATA(z, "www.example.com.", DNS_TYPE_A, 3, 2, a3);
+    EXPECT_TTL(z, "www.example.com.", DNS_TYPE_A, 300);
+    static const uint8_t ns2[] = {3, 'N', 'S', '2', EXAMPLE_COM}; /* case kept */
+    EXPECT_RDATA(z, "example.com.", DNS_TYPE_NS, 2, 1, ns2);
+    static const uint8_t t2[] = {2, 'a', 'b'};
+    EXPECT_RDATA(z, "t.example.com.", DNS_TYPE_TXT, 2, 1, t2);
+    /* The node holds one RRset per type. */
+    const struct zone_node *n = node_at(z, "www.example.com.");
+    unsigned sets = 0;
+    for (const struct zone_rrset *s = n ? n->rrsets : NULL; s != NULL; s = s->next)
+        sets++;
+    EXPECT_UINT(sets, 1);
+    CU_ASSERT_PTR_NULL(zone_node_rrset(z->apex, DNS_TYPE_TXT));
+    zone_set_free(&set);
+}
+
+static void test_owner_case_kept(void)
+{
+    static const char text[] = HEAD "WwW A 192.0.2.1\n"
+                                    "www A 192.0.2.2\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    const struct zone_node *n = node_at(z, "WWW.EXAMPLE.COM.");
+    CU_ASSERT_PTR_NOT_NULL(n);
+    if (n != NULL) {
+        static const uint8_t want[] = {3, 'W', 'w', 'W', EXAMPLE_COM}; /* as first written */
+        EXPECT_BYTES(n->name.wire, n->name.len, want, sizeof want);
+        EXPECT_UINT(zone_node_rrset(n, DNS_TYPE_A)->count, 2);
+    }
+    EXPECT_UINT(z ? z->node_count : 0, 2);
+    zone_set_free(&set);
+}
+
+static void test_empty_non_terminals(void)
+{
+    static const char text[] = HEAD "a.b.c A 192.0.2.1\n"
+                                    "x.b.c A 192.0.2.2\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    /* apex, c, b.c, a.b.c, x.b.c */
+    EXPECT_UINT(z->node_count, 5);
+    const struct zone_node *bc = node_at(z, "b.c.example.com.");
+    const struct zone_node *c = node_at(z, "c.example.com.");
+    CU_ASSERT_PTR_NOT_NULL(bc);
+    CU_ASSERT_PTR_NOT_NULL(c);
+    CU_ASSERT_PTR_NULL(bc ? bc->rrsets : NULL);
+    CU_ASSERT_PTR_NULL(c ? c->rrsets : NULL);
+    CU_ASSERT_PTR_NULL(node_at(z, "b.example.com."));
+    CU_ASSERT_PTR_NULL(node_at(z, "com."));
+    CU_ASSERT_PTR_NULL(node_at(z, "y.b.c.example.com."));
+    zone_set_free(&set);
+}
+
+static void test_cuts(void)
+{
+    static const char text[] = HEAD "@ NS ns1\n"
+                                    "ns1 A 192.0.2.53\n"
+                                    "sub NS ns.sub\n"
+                                    "ns.sub A 192.0.2.153  ; glue below the cut\n"
+                                    "deep.er NS ns.example.net.\n"
+                                    "txt TXT \"not a cut\"\n";
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z == NULL)
+        return;
+    CU_ASSERT_FALSE(z->apex->is_cut); /* NS at the apex: the zone's own servers */
+    const struct zone_node *n = node_at(z, "sub.example.com.");
+    CU_ASSERT_TRUE(n != NULL && n->is_cut);
+    n = node_at(z, "ns.sub.example.com.");
+    CU_ASSERT_TRUE(n != NULL && !n->is_cut);
+    n = node_at(z, "deep.er.example.com.");
+    CU_ASSERT_TRUE(n != NULL && n->is_cut);
+    n = node_at(z, "er.example.com."); /* the empty non-terminal above a cut */
+    CU_ASSERT_TRUE(n != NULL && !n->is_cut);
+    n = node_at(z, "ns1.example.com.");
+    CU_ASSERT_TRUE(n != NULL && !n->is_cut);
+    n = node_at(z, "txt.example.com.");
+    CU_ASSERT_TRUE(n != NULL && !n->is_cut);
+    EXPECT_UINT(z->node_count, 7);
+    zone_set_free(&set);
+}
+
+static void test_many_names(void)
+{
+    /* 5000 names under 50 empty non-terminals: the table grows many times while nodes (and
+     * their parents, created recursively) are being added. */
+    enum { NAMES = 5000, GROUPS = 50 };
+    size_t cap = sizeof HEAD + (size_t)NAMES * 48;
+    char *text = malloc(cap);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    size_t len = (size_t)snprintf(text, cap, "%s", HEAD);
+    for (int i = 0; i < NAMES; i++)
+        len += (size_t)snprintf(text + len, cap - len, "h%d.g%d A 192.0.%d.%d\n", i, i % GROUPS,
+                                i / 256 % 256, i % 256);
+    struct zone_set set = {NULL};
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    free(text);
+    if (z == NULL)
+        return;
+    EXPECT_UINT(z->node_count, 1 + GROUPS + NAMES);
+    CU_ASSERT_TRUE(z->bucket_count >= z->node_count);
+    CU_ASSERT_TRUE((z->bucket_count & (z->bucket_count - 1)) == 0);
+    unsigned missing = 0, wrong = 0;
+    for (int i = 0; i < NAMES; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "H%d.G%d.EXAMPLE.COM.", i, i % GROUPS); /* other case */
+        const struct zone_rrset *s = rrset_at(z, name, DNS_TYPE_A);
+        if (s == NULL) {
+            missing++;
+            continue;
+        }
+        uint8_t want[4] = {192, 0, (uint8_t)(i / 256 % 256), (uint8_t)(i % 256)};
+        if (s->count != 1 || s->rdata->len != 4 || memcmp(s->rdata->data, want, 4) != 0)
+            wrong++;
+    }
+    EXPECT_UINT(missing, 0);
+    EXPECT_UINT(wrong, 0);
+    for (int g = 0; g < GROUPS; g++) {
+        char name[64];
+        snprintf(name, sizeof name, "g%d.example.com.", g);
+        const struct zone_node *n = node_at(z, name);
+        if (n == NULL || n->rrsets != NULL) {
+            CU_ASSERT_PTR_NOT_NULL(n);
+            break;
+        }
+    }
+    CU_ASSERT_PTR_NULL(node_at(z, "h5000.g0.example.com."));
+    CU_ASSERT_PTR_NULL(node_at(z, "h1.g2.example.com.")); /* h1 is under g1 */
+    zone_set_free(&set);
+}
+
+static void test_set_find_longest(void)
+{
+    struct zone_set set = {NULL};
+    /* Loaded out of length order, so the set's list is not sorted by apex length. */
+    LOAD_OK(&set, "$TTL 1\n@ SOA ns hm 1 2 3 4 5\n", "example.com.");
+    LOAD_OK(&set, "$TTL 1\n@ SOA ns hm 1 2 3 4 5\n", "sub.example.com.");
+    LOAD_OK(&set, "$TTL 1\n@ SOA ns hm 1 2 3 4 5\n", "com.");
+    LOAD_OK(&set, "$TTL 1\n@ SOA ns hm 1 2 3 4 5\n", "example.net.");
+    static const struct {
+        const char *name, *zone; /* zone NULL: none */
+    } cases[] = {
+        {"www.sub.example.com.", "sub.example.com."},
+        {"SUB.Example.COM.", "sub.example.com."},
+        {"a.b.c.sub.example.com.", "sub.example.com."},
+        {"www.example.com.", "example.com."},
+        {"xsub.example.com.", "example.com."},
+        {"example.com.", "example.com."},
+        {"other.com.", "com."},
+        {"com.", "com."},
+        {"www.example.net.", "example.net."},
+        {"net.", NULL},
+        {"example.org.", NULL},
+        {".", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct name n;
+        name_from_text(cases[i].name, NULL, &n);
+        const struct zone *z = zone_set_find(&set, &n);
+        char got[NAME_TEXT_MAX] = "(none)";
+        if (z != NULL)
+            name_to_text(&z->origin, got, sizeof got);
+        char what[128];
+        snprintf(what, sizeof what, "zone_set_find(%s)", cases[i].name);
+        test_expect_str(got, cases[i].zone ? cases[i].zone : "(none)", what, __FILE__, __LINE__);
+    }
+    zone_set_free(&set);
+    CU_ASSERT_PTR_NULL(set.zones);
+}
+
+static void test_load_file(void)
+{
+    char path[] = "/tmp/test_zone_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    static const char text[] = HEAD "www A 192.0.2.1\n";
+    CU_ASSERT_TRUE(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    close(fd);
+    struct zone_set set = {NULL};
+    err[0] = '\0';
+    EXPECT_INT(zone_load_file(&set, path, NULL, err, sizeof err), 0);
+    EXPECT_STR(err, "");
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(set.zones, "www.example.com.", DNS_TYPE_A));
+    zone_set_free(&set);
+
+    /* An error names the file. */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    static const char bad[] = HEAD "www A 192.0.2.300\n";
+    CU_ASSERT_TRUE(write(fd, bad, sizeof bad - 1) == (ssize_t)(sizeof bad - 1));
+    close(fd);
+    EXPECT_INT(zone_load_file(&set, path, NULL, err, sizeof err), -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s:4: bad IPv4 address '192.0.2.300'", path);
+    EXPECT_STR(err, want);
+    CU_ASSERT_PTR_NULL(set.zones);
+    unlink(path);
+
+    /* A missing file: the system's reason, no line. */
+    EXPECT_INT(zone_load_file(&set, "/nonexistent/dir/example.zone", NULL, err, sizeof err), -1);
+    EXPECT_STR(err, "/nonexistent/dir/example.zone: No such file or directory");
+    CU_ASSERT_PTR_NULL(set.zones);
+}
+
+static void test_parentheses_only_entries(void)
+{
+    /* Entries holding nothing but "()" are skipped. 100000 of them must not cost one stack
+     * frame each (a hostile or generated file would overflow the stack). Run in a child so
+     * a crash fails this test instead of killing the whole run. */
+    enum { LINES = 100000 };
+    size_t cap = sizeof HEAD + (size_t)LINES * 3 + 64;
+    char *text = malloc(cap);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    size_t len = (size_t)snprintf(text, cap, "%s", HEAD);
+    for (int i = 0; i < LINES; i++) {
+        memcpy(text + len, "()\n", 3);
+        len += 3;
+    }
+    snprintf(text + len, cap - len, "www A 192.0.2.1\n");
+    fflush(stdout);
+    pid_t pid = fork();
+    CU_ASSERT_TRUE_FATAL(pid >= 0);
+    if (pid == 0) {
+        struct zone_set set = {NULL};
+        char child_err[ZONE_ERROR_MAX + 64];
+        int rc = zone_load_text(&set, text, SRC, NULL, child_err, sizeof child_err);
+        int ok = rc == 0 && rrset_at(set.zones, "www.example.com.", DNS_TYPE_A) != NULL;
+        zone_set_free(&set);
+        free(text);
+        _exit(ok ? 0 : 1);
+    }
+    free(text);
+    int status = 0;
+    CU_ASSERT_TRUE(waitpid(pid, &status, 0) == pid);
+    CU_ASSERT_FALSE(WIFSIGNALED(status)); /* e.g. SIGSEGV from a stack overflow */
+    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Errors, each at its line ------------------------------------------------------------ */
+
+static void test_error_types_and_addresses(void)
+{
+    EXPECT_ERROR(HEAD "www IN AAA 192.0.2.1\n", NULL, 4, "unknown type 'AAA'");
+    EXPECT_ERROR(HEAD "\n; comment\nsrv IN SRV 0 0 53 x\n", NULL, 6, "unsupported type 'SRV'");
+    EXPECT_ERROR(HEAD "x TYPE99 \\# 0\n", NULL, 4, "unsupported type 'TYPE99'");
+    EXPECT_ERROR(HEAD "www A 192.0.2.256\n", NULL, 4, "bad IPv4 address '192.0.2.256'");
+    EXPECT_ERROR(HEAD "www A 1.2.3\n", NULL, 4, "bad IPv4 address '1.2.3'");
+    EXPECT_ERROR(HEAD "www A 2001:db8::1\n", NULL, 4, "bad IPv4 address '2001:db8::1'");
+    EXPECT_ERROR(HEAD "www AAAA 2001:db8::1::2\n", NULL, 4, "bad IPv6 address '2001:db8::1::2'");
+    EXPECT_ERROR(HEAD "www AAAA 192.0.2.1\n", NULL, 4, "bad IPv6 address '192.0.2.1'");
+    EXPECT_ERROR(HEAD "www A \"192.0.2.1\"\n", NULL, 4, "unexpected quoted string in A data");
+    EXPECT_ERROR(HEAD "www\n", NULL, 4, "record without a type");
+    EXPECT_ERROR(HEAD "www 300 IN\n", NULL, 4, "record without a type");
+    EXPECT_ERROR(HEAD "t TXT\n", NULL, 4, "TXT needs at least one character-string");
+    EXPECT_ERROR(HEAD "t TXT \"\\25\"\n", NULL, 4, "\\DDD needs three digits");
+    EXPECT_ERROR(HEAD "t TXT \"\\300\"\n", NULL, 4, "\\300 is above 255");
+}
+
+static void test_error_soa(void)
+{
+    EXPECT_ERROR("", NULL, 1, "no SOA record");
+    EXPECT_ERROR("; only a comment\n\n", "example.com.", 2, "no SOA record");
+    /* No SOA in a file of directives: at its last line, not past it. */
+    EXPECT_ERROR("$ORIGIN example.com.\n$TTL 1\n", NULL, 2, "no SOA record");
+    EXPECT_ERROR("$ORIGIN example.com.\n$TTL 1\n\nwww A 192.0.2.1\n", NULL, 4,
+                 "the first record must be the zone's SOA");
+    EXPECT_ERROR(HEAD "@ IN SOA ns2 hm 2 1 1 1 1\n", NULL, 4, "a second SOA record");
+    EXPECT_ERROR(HEAD "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n", NULL, 4,
+                 "a second SOA record"); /* even an identical one */
+    EXPECT_ERROR(HEAD "www IN SOA ns1 hm 1 2 3 4 5\n", NULL, 4,
+                 "SOA record at 'www.example.com.', not at the zone's apex");
+    EXPECT_ERROR("$ORIGIN example.com.\n@ 1 SOA ns1 hm 1 2 3 4\n", NULL, 2,
+                 "SOA needs 7 fields after the type, found 6");
+    EXPECT_ERROR("$ORIGIN example.com.\n@ 1 SOA ns1 hm 1 2 3 4 5 6\n", NULL, 2,
+                 "SOA needs 7 fields after the type, found 8");
+    /* A bad field of a multi-line SOA: at the line where the entry started. */
+    EXPECT_ERROR("$ORIGIN example.com.\n"
+                 "@ 1 SOA ns1 hm (\n"
+                 "   1   ; serial\n"
+                 "   2h  ; refresh\n"
+                 "   x3  ; retry\n"
+                 "   4 5 )\n",
+                 NULL, 2, "bad retry 'x3'");
+    /* Lines inside parentheses still count: the record after them is on line 9. */
+    EXPECT_ERROR("$ORIGIN example.com.\n$TTL 1\n@ SOA ns1 hm (\n1\n2\n3\n4\n5 )\nwww AAA x\n", NULL,
+                 9, "unknown type 'AAA'");
+    EXPECT_ERROR("$ORIGIN example.com.\r\n$TTL 1\r\n@ SOA ns1 hm 1 2 3 4 5\r\nwww AAA x\r\n", NULL,
+                 4, "unknown type 'AAA'");
+}
+
+static void test_error_cname(void)
+{
+    EXPECT_ERROR(HEAD "www A 192.0.2.1\nwww CNAME other\n", NULL, 5,
+                 "CNAME and other data at 'www.example.com.'");
+    EXPECT_ERROR(HEAD "www CNAME other\n\nwww A 192.0.2.1\n", NULL, 6,
+                 "CNAME and other data at 'www.example.com.'");
+    EXPECT_ERROR(HEAD "www CNAME other\n  TXT \"x\"\n", NULL, 5, "CNAME and other data");
+    EXPECT_ERROR(HEAD "@ CNAME other\n", NULL, 4, "CNAME and other data at 'example.com.'");
+    EXPECT_ERROR(HEAD "www CNAME a\nwww CNAME b\n", NULL, 5,
+                 "a second CNAME at 'www.example.com.'");
+}
+
+static void test_error_names(void)
+{
+    EXPECT_ERROR(HEAD "www.example.net. A 192.0.2.1\n", NULL, 4,
+                 "'www.example.net.' is outside the zone 'example.com.'");
+    EXPECT_ERROR(HEAD "$ORIGIN example.net.\nwww A 192.0.2.1\n", NULL, 5,
+                 "'www.example.net.' is outside the zone 'example.com.'");
+    EXPECT_ERROR("$TTL 1\n@ SOA ns1 hm 1 2 3 4 5\n", NULL, 2,
+                 "relative owner name '@' but no $ORIGIN is set");
+    EXPECT_ERROR("$TTL 1\nexample.com. SOA ns1 hm.example.com. 1 2 3 4 5\n", NULL, 2,
+                 "relative SOA primary server name 'ns1' but no $ORIGIN is set");
+    EXPECT_ERROR("$ORIGIN com\n", NULL, 1, "relative $ORIGIN 'com' but no $ORIGIN is set");
+    EXPECT_ERROR(HEAD "a..b A 192.0.2.1\n", NULL, 4, "bad owner name 'a..b'");
+    EXPECT_ERROR(HEAD "www CNAME a..b\n", NULL, 4, "bad target name 'a..b'");
+
+    char label64[65], text[1200];
+    memset(label64, 'a', 64);
+    label64[64] = '\0';
+    snprintf(text, sizeof text, HEAD "%s A 192.0.2.1\n", label64);
+    EXPECT_ERROR(text, NULL, 4, "is too long");
+    snprintf(text, sizeof text, HEAD "mx MX 10 %s\n", label64);
+    EXPECT_ERROR(text, NULL, 4, "mail exchange name");
+    /* A 63-octet label is fine. */
+    struct zone_set set = {NULL};
+    snprintf(text, sizeof text, HEAD "%.63s A 192.0.2.1\n", label64);
+    LOAD_OK(&set, text, NULL);
+    zone_set_free(&set);
+
+    /* Names of 255 octets (in a zone at com.) load; 256 do not. Labels of 63, 63, 63, 57, then
+     * com: 4 * 64 - 6 + 4 + 1 = 255 octets. */
+    char l63[64], l57[58];
+    memset(l63, 'b', 63);
+    l63[63] = '\0';
+    memset(l57, 'c', 57);
+    l57[57] = '\0';
+    snprintf(text, sizeof text,
+             "$ORIGIN com.\n$TTL 1\n@ SOA ns hm 1 2 3 4 5\n%s.%s.%s.%s A 192.0.2.1\n", l63, l63,
+             l63, l57);
+    const struct zone *z = LOAD_OK(&set, text, NULL);
+    if (z != NULL) {
+        char name[300];
+        snprintf(name, sizeof name, "%s.%s.%s.%s.com.", l63, l63, l63, l57);
+        const struct zone_node *n = node_at(z, name);
+        CU_ASSERT_PTR_NOT_NULL(n);
+        EXPECT_UINT(n ? n->name.len : 0, 255);
+    }
+    zone_set_free(&set);
+    snprintf(text, sizeof text,
+             "$ORIGIN com.\n$TTL 1\n@ SOA ns hm 1 2 3 4 5\n%s.%s.%s.%sc A 192.0.2.1\n", l63, l63,
+             l63, l57);
+    EXPECT_ERROR(text, NULL, 4, "is too long");
+    /* The same written absolute. */
+    snprintf(text, sizeof text,
+             "$ORIGIN com.\n$TTL 1\n@ SOA ns hm 1 2 3 4 5\n%s.%s.%s.%sc.com. A 192.0.2.1\n", l63,
+             l63, l63, l57);
+    EXPECT_ERROR(text, NULL, 4, "is too long");
+}
+
+static void test_error_syntax(void)
+{
+    EXPECT_ERROR(HEAD "\nwww ( A\n  192.0.2.1\n", NULL, 5,
+                 "'(' without a matching ')' before the end of the file");
+    EXPECT_ERROR(HEAD "www A 192.0.2.1 )\n", NULL, 4, "')' without a matching '('");
+    EXPECT_ERROR(HEAD "www A ( 192.0.2.1 ) )\n", NULL, 4, "')' without a matching '('");
+    EXPECT_ERROR(HEAD "t TXT \"abc\n\"\n", NULL, 4, "quoted string not closed on its line");
+    EXPECT_ERROR(HEAD "t TXT \"abc\\\"\n", NULL, 4, "quoted string not closed"); /* \" escaped */
+    EXPECT_ERROR(HEAD "t TXT \"abc", NULL, 4, "quoted string not closed");
+    EXPECT_ERROR(HEAD "$INCLUDE other.zone\n", NULL, 4, "unsupported directive '$INCLUDE'");
+    EXPECT_ERROR(HEAD "$GENERATE 1-2 a$ A 192.0.2.$\n", NULL, 4, "unsupported directive");
+    EXPECT_ERROR("$ORIGIN\n", NULL, 1, "$ORIGIN takes one name");
+    EXPECT_ERROR("$ORIGIN a. b.\n", NULL, 1, "$ORIGIN takes one name");
+    EXPECT_ERROR(" IN A 192.0.2.1\n", NULL, 1, "blank owner but no record before it");
+    EXPECT_ERROR("$ORIGIN example.com.\n\n  1 SOA ns1 hm 1 2 3 4 5\n", NULL, 3,
+                 "blank owner but no record before it");
+}
+
+static void test_error_ttl(void)
+{
+    EXPECT_ERROR("$ORIGIN example.com.\n$TTL\n", NULL, 2, "$TTL takes one TTL");
+    EXPECT_ERROR("$ORIGIN example.com.\n$TTL abc\n", NULL, 2, "$TTL takes one TTL");
+    EXPECT_ERROR("$ORIGIN example.com.\n$TTL 1x\n", NULL, 2, "$TTL takes one TTL");
+    EXPECT_ERROR("$ORIGIN example.com.\n$TTL h\n", NULL, 2, "$TTL takes one TTL");
+    EXPECT_ERROR("$ORIGIN example.com.\n$TTL 4294967296\n", NULL, 2, "$TTL takes one TTL");
+    EXPECT_ERROR(HEAD "www 2147483648 A 192.0.2.1\n", NULL, 4, "above 2147483647");
+    EXPECT_ERROR("$ORIGIN example.com.\n@ SOA ns1 hm 1 2 3 4 5\n", NULL, 2, "no TTL");
+}
+
+static void test_error_bad_record_ttl(void)
+{
+    /* A field that starts with a digit can only be a TTL (no type or class does): the message
+     * should say the TTL is bad, not call "1x" an unknown type. */
+    EXPECT_ERROR(HEAD "www 1x A 192.0.2.1\n", NULL, 4, "TTL");
+    EXPECT_ERROR(HEAD "www 99999999999 A 192.0.2.1\n", NULL, 4, "TTL");
+}
+
+static void test_error_class_and_fields(void)
+{
+    EXPECT_ERROR(HEAD "www CH A 192.0.2.1\n", NULL, 4, "class 'CH' is not supported: only IN");
+    EXPECT_ERROR(HEAD "www 300 HS TXT \"x\"\n", NULL, 4, "class 'HS' is not supported");
+    EXPECT_ERROR("$ORIGIN example.com.\n@ CH 1 SOA ns1 hm 1 2 3 4 5\n", NULL, 2,
+                 "class 'CH' is not supported");
+    EXPECT_ERROR(HEAD "mx MX 10\n", NULL, 4, "MX needs 2 fields after the type, found 1");
+    EXPECT_ERROR(HEAD "mx MX 10 a b\n", NULL, 4, "MX needs 2 fields after the type, found 3");
+    EXPECT_ERROR(HEAD "www A 192.0.2.1 192.0.2.2\n", NULL, 4,
+                 "A needs 1 field after the type, found 2");
+    EXPECT_ERROR(HEAD "ns NS\n", NULL, 4, "NS needs 1 field after the type, found 0");
+    EXPECT_ERROR(HEAD "mx MX 70000 mail\n", NULL, 4, "bad MX preference '70000' (0-65535)");
+    EXPECT_ERROR(HEAD "mx MX 65536 mail\n", NULL, 4, "bad MX preference '65536'");
+    EXPECT_ERROR(HEAD "mx MX 1h mail\n", NULL, 4, "bad MX preference '1h'");
+    EXPECT_ERROR(HEAD "mx MX -1 mail\n", NULL, 4, "bad MX preference '-1'");
+}
+
+static void test_error_keeps_other_zones(void)
+{
+    /* A failed load leaves the zones already loaded as they were. */
+    struct zone_set set = {NULL};
+    const struct zone *first = LOAD_OK(&set, HEAD, NULL);
+    EXPECT_INT(zone_load_text(&set, HEAD "www AAA x\n", SRC, NULL, err, sizeof err), -1);
+    CU_ASSERT_PTR_EQUAL(set.zones, first);
+    CU_ASSERT_PTR_NULL(set.zones ? set.zones->next : NULL);
+    /* The message is cut to the buffer, NUL-terminated. */
+    char small[12];
+    memset(small, 'Z', sizeof small);
+    EXPECT_INT(zone_load_text(&set, HEAD "www AAA x\n", SRC, NULL, small, sizeof small), -1);
+    EXPECT_STR(small, "test.zone:4");
+    zone_set_free(&set);
+}
+
+void test_zone_register(void)
+{
+    CU_pSuite s = CU_add_suite("zone", NULL, NULL);
+    if (s == NULL)
+        return;
+    CU_add_test(s, "multi-line SOA: RDATA bytes", test_multi_line_soa);
+    CU_add_test(s, "$ORIGIN absolute and relative, @", test_origin_directives);
+    CU_add_test(s, "$TTL, TTL units, previous TTL", test_ttls);
+    CU_add_test(s, "TTL and class in either order", test_ttl_and_class_order);
+    CU_add_test(s, "owners: blank, absolute, after $ORIGIN", test_owners);
+    CU_add_test(s, "comments and parentheses", test_comments_and_parentheses);
+    CU_add_test(s, "escapes in names", test_name_escapes);
+    CU_add_test(s, "absolute name ending in an escaped backslash",
+                test_absolute_name_ending_in_escaped_backslash);
+    CU_add_test(s, "escapes in character-strings", test_string_escapes);
+    CU_add_test(s, "TXT: 255 bytes fit, 256 do not", test_txt_lengths);
+    CU_add_test(s, "TXT: word ending in a lone backslash", test_txt_backslash_at_end_of_word);
+    CU_add_test(s, "RDATA of A AAAA NS CNAME PTR MX TXT", test_rdata_of_each_type);
+    CU_add_test(s, "RRsets: first TTL, duplicates collapse", test_rrsets);
+    CU_add_test(s, "owner case kept, found without case", test_owner_case_kept);
+    CU_add_test(s, "empty non-terminals are nodes", test_empty_non_terminals);
+    CU_add_test(s, "is_cut below the apex only", test_cuts);
+    CU_add_test(s, "5000 names: growth, lookup without case", test_many_names);
+    CU_add_test(s, "zone_set_find: longest apex", test_set_find_longest);
+    CU_add_test(s, "zone_load_file", test_load_file);
+    CU_add_test(s, "100000 entries of only parentheses", test_parentheses_only_entries);
+    CU_add_test(s, "errors: types, addresses, RDATA", test_error_types_and_addresses);
+    CU_add_test(s, "errors: SOA", test_error_soa);
+    CU_add_test(s, "errors: CNAME", test_error_cname);
+    CU_add_test(s, "errors: names", test_error_names);
+    CU_add_test(s, "errors: syntax and directives", test_error_syntax);
+    CU_add_test(s, "errors: TTL", test_error_ttl);
+    CU_add_test(s, "errors: bad TTL on a record", test_error_bad_record_ttl);
+    CU_add_test(s, "errors: class and field counts", test_error_class_and_fields);
+    CU_add_test(s, "errors: other zones kept, message cut", test_error_keeps_other_zones);
+}
