@@ -121,4 +121,7 @@ help:
 	@echo 'make clean            remove build/'
 	@echo 'steps here: $(STEP_NUMS)'
 
+# Hardening and performance (fuzz, memcheck, bench) live beside their tests.
+include $(sort $(wildcard tests/*/*.mk))
+
 -include $(COMMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(wildcard $(BUILD)/obj/steps/*/*.d)

@@ -610,7 +610,10 @@ class ServerProcess:
             log.flush()
             try:
                 if self.shell_cmd is not None:
-                    self.proc = subprocess.Popen(self.shell_cmd, shell=True, stdin=subprocess.DEVNULL,
+                    # `exec`: the shell becomes the server, so SIGTERM reaches the server itself
+                    # and its exit status is the server's, not that of a shell killed by the signal.
+                    self.proc = subprocess.Popen("exec " + self.shell_cmd, shell=True,
+                                                 stdin=subprocess.DEVNULL,
                                                  stdout=log, stderr=subprocess.STDOUT,
                                                  start_new_session=True)
                 else:
