@@ -590,8 +590,12 @@ static int zone_add_record(struct zone_reader *rd, const struct name *owner, uin
         set->type = type;
         set->ttl = ttl; /* RFC 2181 5.2: the RRset's TTL is its first record's */
         set->rdata_tail = &set->rdata;
-        set->next = node->rrsets;
-        node->rrsets = set;
+        /* Appended, so RRsets keep the zone file's order (an ANY answer
+         * lists them as written). Nodes hold a handful of RRsets. */
+        struct zone_rrset **tail = &node->rrsets;
+        while (*tail != NULL)
+            tail = &(*tail)->next;
+        *tail = set;
     }
     /* RFC 2181 5: an RRset holds no duplicate records. */
     for (const struct zone_rdata *d = set->rdata; d != NULL; d = d->next)

@@ -8,7 +8,7 @@
  * What changes here:
  *  - a query may carry up to MSG_QUESTIONS_MAX questions, and the second
  *    name is usually a pointer into the first; each is answered into the
- *    same sections (the codecrafters challenge does this; real servers
+ *    same sections (an online DNS challenge does this; real servers
  *    usually refuse QDCOUNT > 1);
  *  - every owner name, and the names inside NS, CNAME, PTR, MX and SOA RDATA,
  *    go through a compression table (name_write with a struct name_ctable),
