@@ -12,17 +12,20 @@ struct dns_value_name {
 };
 
 static const struct dns_value_name dns_types[] = {
-    {DNS_TYPE_A, "A"},       {DNS_TYPE_NS, "NS"},         {DNS_TYPE_CNAME, "CNAME"},
-    {DNS_TYPE_SOA, "SOA"},   {DNS_TYPE_PTR, "PTR"},       {DNS_TYPE_HINFO, "HINFO"},
-    {DNS_TYPE_MX, "MX"},     {DNS_TYPE_TXT, "TXT"},       {DNS_TYPE_AAAA, "AAAA"},
-    {DNS_TYPE_SRV, "SRV"},   {DNS_TYPE_OPT, "OPT"},       {DNS_TYPE_DS, "DS"},
-    {DNS_TYPE_RRSIG, "RRSIG"}, {DNS_TYPE_NSEC, "NSEC"},   {DNS_TYPE_DNSKEY, "DNSKEY"},
-    {DNS_TYPE_HTTPS, "HTTPS"}, {DNS_TYPE_AXFR, "AXFR"},   {DNS_TYPE_ANY, "ANY"},
+    {DNS_TYPE_A, "A"},         {DNS_TYPE_NS, "NS"},     {DNS_TYPE_CNAME, "CNAME"},
+    {DNS_TYPE_SOA, "SOA"},     {DNS_TYPE_PTR, "PTR"},   {DNS_TYPE_HINFO, "HINFO"},
+    {DNS_TYPE_MX, "MX"},       {DNS_TYPE_TXT, "TXT"},   {DNS_TYPE_AAAA, "AAAA"},
+    {DNS_TYPE_SRV, "SRV"},     {DNS_TYPE_OPT, "OPT"},   {DNS_TYPE_DS, "DS"},
+    {DNS_TYPE_RRSIG, "RRSIG"}, {DNS_TYPE_NSEC, "NSEC"}, {DNS_TYPE_DNSKEY, "DNSKEY"},
+    {DNS_TYPE_HTTPS, "HTTPS"}, {DNS_TYPE_AXFR, "AXFR"}, {DNS_TYPE_ANY, "ANY"},
     {DNS_TYPE_CAA, "CAA"},
 };
 
 static const struct dns_value_name dns_classes[] = {
-    {DNS_CLASS_IN, "IN"}, {DNS_CLASS_CH, "CH"}, {DNS_CLASS_HS, "HS"}, {DNS_CLASS_ANY, "ANY"},
+    {DNS_CLASS_IN, "IN"},
+    {DNS_CLASS_CH, "CH"},
+    {DNS_CLASS_HS, "HS"},
+    {DNS_CLASS_ANY, "ANY"},
 };
 
 static const struct dns_value_name dns_opcodes[] = {
@@ -31,9 +34,9 @@ static const struct dns_value_name dns_opcodes[] = {
 };
 
 static const struct dns_value_name dns_rcodes[] = {
-    {DNS_RCODE_NOERROR, "NOERROR"}, {DNS_RCODE_FORMERR, "FORMERR"},
+    {DNS_RCODE_NOERROR, "NOERROR"},   {DNS_RCODE_FORMERR, "FORMERR"},
     {DNS_RCODE_SERVFAIL, "SERVFAIL"}, {DNS_RCODE_NXDOMAIN, "NXDOMAIN"},
-    {DNS_RCODE_NOTIMP, "NOTIMP"},   {DNS_RCODE_REFUSED, "REFUSED"},
+    {DNS_RCODE_NOTIMP, "NOTIMP"},     {DNS_RCODE_REFUSED, "REFUSED"},
 };
 
 #define DNS_COUNT(table) (sizeof(table) / sizeof((table)[0]))

@@ -63,7 +63,7 @@ struct msg_query {
     struct hdr hdr;
     unsigned qdcount; /* questions parsed into question[] */
     struct msg_question question[MSG_QUESTIONS_MAX];
-    size_t end;       /* offset just past the question section */
+    size_t end; /* offset just past the question section */
 };
 
 /*

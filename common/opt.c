@@ -13,9 +13,11 @@ static const struct {
     const char *arg;
     const char *help;
 } opt_common_table[] = {
-    [OPT_ADDRESS] = {"address", "A", "listen on this IPv4 or IPv6 address (default " OPT_DEFAULT_ADDRESS ")"},
+    [OPT_ADDRESS] = {"address", "A",
+                     "listen on this IPv4 or IPv6 address (default " OPT_DEFAULT_ADDRESS ")"},
     [OPT_PORT] = {"port", "P", "listen on this UDP port (default 2053)"},
-    [OPT_TRACE] = {"trace", NULL, "print every datagram received and sent as an annotated hex dump"},
+    [OPT_TRACE] = {"trace", NULL,
+                   "print every datagram received and sent as an annotated hex dump"},
     [OPT_LOG_LEVEL] = {"log-level", "L", "error, warn, info (default) or debug (a line per query)"},
     [OPT_HELP_ID] = {"help", NULL, "print this help and exit"},
 };
@@ -108,8 +110,8 @@ enum opt_result opt_parse(int argc, char **argv, const struct opt_extra *extras,
         const char *problem = common >= 0 ? opt_apply_common((enum opt_id)common, value, out)
                                           : extra->apply(ctx, value);
         if (problem != NULL)
-            return opt_fail(err, errcap, "--%.*s %s: %s", (int)name_len, name,
-                            value ? value : "", problem);
+            return opt_fail(err, errcap, "--%.*s %s: %s", (int)name_len, name, value ? value : "",
+                            problem);
     }
     return OPT_RUN;
 }

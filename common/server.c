@@ -110,8 +110,8 @@ static int server_loop(const struct server_step *step, bool trace, int fd,
                     log_warn("recvfrom: %s", strerror(errno));
                 break;
             }
-            server_dispatch(step, trace, fd, in, (size_t)n, (struct sockaddr *)&peer, peer_len,
-                            out, sizeof out);
+            server_dispatch(step, trace, fd, in, (size_t)n, (struct sockaddr *)&peer, peer_len, out,
+                            sizeof out);
         }
     }
     return 0;
@@ -123,8 +123,8 @@ int server_main(const struct server_step *step, int argc, char **argv)
     char err[256];
 
     log_init(step->program, LOG_INFO);
-    switch (opt_parse(argc, argv, step->extras, step->n_extras, step->ctx, &opts, err,
-                      sizeof err)) {
+    switch (
+        opt_parse(argc, argv, step->extras, step->n_extras, step->ctx, &opts, err, sizeof err)) {
     case OPT_HELP:
         opt_usage(stdout, step->program, step->summary, step->extras, step->n_extras);
         return 0;

@@ -23,8 +23,8 @@ struct server_step {
     const char *program; /* "step-3": starts log lines and the usage text */
     const char *summary; /* one line for --help */
     server_handler_fn *handle;
-    void *ctx;                       /* passed to handle() and to the extras */
-    const struct opt_extra *extras;  /* options this step adds, or NULL */
+    void *ctx;                      /* passed to handle() and to the extras */
+    const struct opt_extra *extras; /* options this step adds, or NULL */
     size_t n_extras;
     /* Called once after the options are parsed and before the socket is
      * opened (e.g. to load zones), or NULL. Returns 0, or non-zero to stop

@@ -162,7 +162,8 @@ const struct zone *zone_set_find(const struct zone_set *set, const struct name *
 {
     const struct zone *best = NULL;
     for (const struct zone *z = set->zones; z != NULL; z = z->next)
-        if (name_is_subdomain(name, &z->origin) && (best == NULL || z->origin.len > best->origin.len))
+        if (name_is_subdomain(name, &z->origin) &&
+            (best == NULL || z->origin.len > best->origin.len))
             best = z;
     return best;
 }
@@ -175,9 +176,9 @@ struct zone_token {
 };
 
 struct zone_reader {
-    const char *source; /* file name for messages */
-    const char *p;      /* next character of the text */
-    unsigned line;      /* line of the next character */
+    const char *source;  /* file name for messages */
+    const char *p;       /* next character of the text */
+    unsigned line;       /* line of the next character */
     unsigned entry_line; /* line where the current entry started */
     char *err;
     size_t errcap;
@@ -192,14 +193,15 @@ struct zone_reader {
     bool have_origin;
     uint32_t default_ttl; /* $TTL */
     bool have_default_ttl;
-    uint32_t last_ttl;    /* the previous record's TTL (RFC 1035 5.1) */
+    uint32_t last_ttl; /* the previous record's TTL (RFC 1035 5.1) */
     bool have_last_ttl;
     struct name last_owner;
     bool have_last_owner;
     struct zone *zone; /* created at the SOA, the first record */
 };
 
-static int zone_fail(struct zone_reader *rd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int zone_fail(struct zone_reader *rd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int zone_fail(struct zone_reader *rd, const char *fmt, ...)
 {
     char what[ZONE_ERROR_MAX];
@@ -356,11 +358,26 @@ static int zone_parse_ttl(const char *text, uint32_t *out)
         }
         uint64_t unit;
         switch (*p) {
-        case 's': case 'S': unit = 1; break;
-        case 'm': case 'M': unit = 60; break;
-        case 'h': case 'H': unit = 3600; break;
-        case 'd': case 'D': unit = 86400; break;
-        case 'w': case 'W': unit = 604800; break;
+        case 's':
+        case 'S':
+            unit = 1;
+            break;
+        case 'm':
+        case 'M':
+            unit = 60;
+            break;
+        case 'h':
+        case 'H':
+            unit = 3600;
+            break;
+        case 'd':
+        case 'D':
+            unit = 86400;
+            break;
+        case 'w':
+        case 'W':
+            unit = 604800;
+            break;
         default:
             return -1;
         }
@@ -483,7 +500,11 @@ static int zone_rdata(struct zone_reader *rd, uint16_t type, size_t first, struc
 
     size_t want = 0;
     switch (type) {
-    case DNS_TYPE_A: case DNS_TYPE_AAAA: case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR:
+    case DNS_TYPE_A:
+    case DNS_TYPE_AAAA:
+    case DNS_TYPE_NS:
+    case DNS_TYPE_CNAME:
+    case DNS_TYPE_PTR:
         want = 1;
         break;
     case DNS_TYPE_MX:
@@ -500,8 +521,10 @@ static int zone_rdata(struct zone_reader *rd, uint16_t type, size_t first, struc
                 return -1;
         return 0;
     default:
-        return zone_fail(rd, "unsupported type '%s' (this server knows A, AAAA, NS, CNAME, SOA, "
-                             "PTR, MX, TXT)", type_text);
+        return zone_fail(rd,
+                         "unsupported type '%s' (this server knows A, AAAA, NS, CNAME, SOA, "
+                         "PTR, MX, TXT)",
+                         type_text);
     }
     if (n != want)
         return zone_fail(rd, "%s needs %zu field%s after the type, found %zu", type_text, want,
@@ -525,11 +548,14 @@ static int zone_rdata(struct zone_reader *rd, uint16_t type, size_t first, struc
         buf_write_bytes(w, addr, sizeof addr);
         return 0;
     }
-    case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR:
+    case DNS_TYPE_NS:
+    case DNS_TYPE_CNAME:
+    case DNS_TYPE_PTR:
         return zone_put_name(rd, w, t[0].text, "target name");
     case DNS_TYPE_MX: {
         uint32_t pref;
-        if (zone_parse_ttl(t[0].text, &pref) != 0 || pref > 0xFFFF || t[0].text[strspn(t[0].text, "0123456789")] != '\0')
+        if (zone_parse_ttl(t[0].text, &pref) != 0 || pref > 0xFFFF ||
+            t[0].text[strspn(t[0].text, "0123456789")] != '\0')
             return zone_fail(rd, "bad MX preference '%s' (0-65535)", t[0].text);
         buf_write_u16(w, (uint16_t)pref);
         return zone_put_name(rd, w, t[1].text, "mail exchange name");
@@ -764,7 +790,8 @@ int zone_load_text(struct zone_set *set, const char *text, const char *source, c
     if (status == 0 && rd->zone == NULL) {
         /* Blame the last line of the file (the reader stands after its newline). */
         size_t tlen = strlen(text);
-        rd->entry_line = (tlen > 0 && text[tlen - 1] == '\n' && rd->line > 1) ? rd->line - 1 : rd->line;
+        rd->entry_line =
+            (tlen > 0 && text[tlen - 1] == '\n' && rd->line > 1) ? rd->line - 1 : rd->line;
         status = zone_fail(rd, "no SOA record: a zone file starts with its zone's SOA");
     }
     if (status == 0) {

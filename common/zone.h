@@ -29,27 +29,27 @@ struct zone_rdata {
 struct zone_rrset {
     struct zone_rrset *next; /* the node's other RRsets */
     uint16_t type;
-    uint32_t ttl;        /* RFC 2181 5.2: one TTL per RRset (the first record's) */
-    unsigned count;      /* records in the list */
+    uint32_t ttl;   /* RFC 2181 5.2: one TTL per RRset (the first record's) */
+    unsigned count; /* records in the list */
     struct zone_rdata *rdata;
     struct zone_rdata **rdata_tail;
 };
 
 struct zone_node {
     struct zone_node *hash_next;
-    struct name name;  /* as written in the zone file (case kept, for owner names) */
-    uint32_t hash;     /* name_hash() of name */
-    bool is_cut;       /* NS records at a name other than the apex: a delegation */
+    struct name name; /* as written in the zone file (case kept, for owner names) */
+    uint32_t hash;    /* name_hash() of name */
+    bool is_cut;      /* NS records at a name other than the apex: a delegation */
     struct zone_rrset *rrsets;
 };
 
 struct zone {
-    struct zone *next;     /* zones of a zone_set */
-    struct name origin;    /* the apex */
+    struct zone *next;  /* zones of a zone_set */
+    struct name origin; /* the apex */
     struct zone_node *apex;
     const struct zone_rrset *soa;
     size_t node_count;
-    size_t bucket_count;   /* a power of two */
+    size_t bucket_count; /* a power of two */
     struct zone_node **buckets;
 };
 

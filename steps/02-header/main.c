@@ -10,8 +10,7 @@
  * bit copied back, and an RCODE: NOERROR for a standard query, NOTIMP for any
  * other opcode. Nothing else yet: all four counts are 0.
  */
-static size_t header_handle(void *ctx, const uint8_t *query, size_t len, uint8_t *reply,
-                            size_t cap)
+static size_t header_handle(void *ctx, const uint8_t *query, size_t len, uint8_t *reply, size_t cap)
 {
     (void)ctx;
     struct buf_reader r;

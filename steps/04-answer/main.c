@@ -13,8 +13,7 @@
  */
 static struct auth_server answer_server;
 
-static size_t answer_handle(void *ctx, const uint8_t *query, size_t len, uint8_t *reply,
-                            size_t cap)
+static size_t answer_handle(void *ctx, const uint8_t *query, size_t len, uint8_t *reply, size_t cap)
 {
     return auth_answer(ctx, query, len, reply, cap, 1, false);
 }
