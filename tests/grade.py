@@ -155,7 +155,8 @@ def main():
         failed = sum(t["outcome"] == "failed" for _, t in tests)
         if not tests:
             if stage in collector.not_applicable:
-                why = f"(its tests do not apply from stage {collector.not_applicable[stage] + 1} on)"
+                until = collector.not_applicable[stage]
+                why = f"(its tests do not apply from stage {until + 1} on)"
             else:
                 why = "(no tests for this stage yet)"
             print(f"  {stage}    {name:<12}  n/a     {why}")
@@ -165,7 +166,8 @@ def main():
             failing.append(stage)
         note = ""
         if stage in collector.not_applicable:
-            note = f"   (its other tests do not apply from stage {collector.not_applicable[stage] + 1} on)"
+            until = collector.not_applicable[stage]
+            note = f"   (its other tests do not apply from stage {until + 1} on)"
         print(f"  {stage}    {name:<12}  {result:<6}  {passed:>6}  {failed:>6}{note}")
 
     for stage in failing:

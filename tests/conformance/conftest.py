@@ -55,9 +55,11 @@ def _settings(config):
         steps = [n for n in range(1, g.LAST_STAGE + 1) if (build_dir / f"step-{n}").exists()]
     if cmd is not None:
         if len(steps) != 1:
-            raise pytest.UsageError("--server-cmd tests one server: give exactly one step, e.g. --steps 3")
+            raise pytest.UsageError("--server-cmd tests one server: give exactly one step, "
+                                    "e.g. --steps 3")
         if "{port}" not in cmd:
-            raise pytest.UsageError("--server-cmd must contain {port}, e.g. 'python3 my.py --port {port}'")
+            raise pytest.UsageError("--server-cmd must contain {port}, "
+                                    "e.g. 'python3 my.py --port {port}'")
     return Settings(steps, build_dir, cmd)
 
 
@@ -217,7 +219,8 @@ class Pool:
             if already:
                 exits.append((srv, f"it had already exited by itself ({g.exit_text(status)})"))
             elif status != 0:
-                exits.append((srv, f"on SIGTERM it ended with {g.exit_text(status)}, not exit status 0"))
+                exits.append((srv, f"on SIGTERM it ended with {g.exit_text(status)}, "
+                                   "not exit status 0"))
         return exits
 
 

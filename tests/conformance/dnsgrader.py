@@ -33,7 +33,7 @@ STAGE_NAMES = {
 
 
 def stage_range(marker):
-    """(introduced, until) of a @pytest.mark.stage(introduced, until=None) marker; until is filled in."""
+    """(introduced, until) of a @pytest.mark.stage(introduced, until=None) marker, until filled in."""
     introduced = marker.args[0]
     until = marker.kwargs.get("until", marker.args[1] if len(marker.args) > 1 else None)
     return introduced, (LAST_STAGE if until is None else until)
@@ -120,7 +120,8 @@ class Header:
         self.qdcount, self.ancount, self.nscount, self.arcount = qdcount, ancount, nscount, arcount
         self.qr = flags >> 15 & 1
         self.opcode = (flags & OPCODE_MASK) >> OPCODE_SHIFT
-        self.aa, self.tc, self.rd, self.ra = flags >> 10 & 1, flags >> 9 & 1, flags >> 8 & 1, flags >> 7 & 1
+        self.aa, self.tc = flags >> 10 & 1, flags >> 9 & 1
+        self.rd, self.ra = flags >> 8 & 1, flags >> 7 & 1
         self.z, self.ad, self.cd = flags >> 6 & 1, flags >> 5 & 1, flags >> 4 & 1
         self.rcode = flags & RCODE_MASK
 
@@ -177,7 +178,8 @@ def hex_at(data, off, count=16):
     """A few bytes from `off` (for showing a difference deep inside a long message)."""
     if off >= len(data):
         return "(the message ends there)"
-    return " ".join(f"{b:02x}" for b in data[off:off + count]) + (" ..." if off + count < len(data) else "")
+    more = " ..." if off + count < len(data) else ""
+    return " ".join(f"{b:02x}" for b in data[off:off + count]) + more
 
 
 def region(off, qlen=None):
@@ -350,8 +352,9 @@ def expect_bytes(got, expected, what, sent=None, qlen=None, hints=(), dns=True):
                else f"{what}: same length ({len(got)} bytes), different bytes")
     long_ = max(len(got), len(expected)) > 64
     where = f" ({region(off, qlen)})" if dns else ""
+    shown = 8 if long_ else 2
     details = [f"first difference at byte {off}{where}: expected "
-               f"{hex_at(expected, off, 2 if not long_ else 8)}, got {hex_at(got, off, 2 if not long_ else 8)}"]
+               f"{hex_at(expected, off, shown)}, got {hex_at(got, off, shown)}"]
     fail(summary, details=details,
          expected=hexs(expected) if not long_ else f"{len(expected)} bytes: {hexs(expected, 32)}",
          got=hexs(got) if not long_ else f"{len(got)} bytes: {hexs(got, 32)}",
@@ -574,7 +577,8 @@ def exit_text(status):
         return "exit status 99 (what the sanitizers exit with: their report is in the log)"
     if status > 128 and status - 128 < 65:
         try:
-            return f"exit status {status} (a shell's way of saying killed by {signal.Signals(status - 128).name})"
+            name = signal.Signals(status - 128).name
+            return f"exit status {status} (a shell's way of saying killed by {name})"
         except ValueError:
             pass
     return f"exit status {status}"
@@ -612,7 +616,10 @@ class ServerProcess:
                 if self.shell_cmd is not None:
                     # `exec`: the shell becomes the server, so SIGTERM reaches the server itself
                     # and its exit status is the server's, not that of a shell killed by the signal.
-                    self.proc = subprocess.Popen("exec " + self.shell_cmd, shell=True,
+                    # A compound command ("cd x && ./srv") is left to the shell as it is.
+                    simple = not any(c in self.shell_cmd for c in ";&|()`\n")
+                    cmd = ("exec " + self.shell_cmd) if simple else self.shell_cmd
+                    self.proc = subprocess.Popen(cmd, shell=True,
                                                  stdin=subprocess.DEVNULL,
                                                  stdout=log, stderr=subprocess.STDOUT,
                                                  start_new_session=True)
@@ -666,7 +673,8 @@ class ServerProcess:
         raise ServerStartError(
             f"{self.label} did not answer the readiness probe on {self.host}:{self.port} within "
             f"{timeout:g} s\n  command: {self.command_text()}\n"
-            f"  probe: {hexs(PROBE_QUERY)} (ID 0xBEEF, RD=1, probe.grader.invalid. A IN; any reply counts)"
+            f"  probe: {hexs(PROBE_QUERY)}\n"
+            f"  (ID 0xBEEF, RD=1, probe.grader.invalid. A IN; any reply from there counts)"
             f"{hint}\n  its log:\n{indent(log, 4)}")
 
     def stop(self, grace=2.0):

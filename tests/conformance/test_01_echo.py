@@ -18,13 +18,13 @@ def echo_hints(data, reply):
         return []
     if len(reply) < len(data) and reply == data[:len(reply)]:
         if 0 in data and len(reply) == data.index(0):
-            return [f"the echo stops at the first zero byte (byte {len(reply)}): the data is bytes, not "
-                    "a C string; use the length recvfrom() returned, not strlen()"]
+            return [f"the echo stops at the first zero byte (byte {len(reply)}): the data is bytes, "
+                    "not a C string; use the length recvfrom() returned, not strlen()"]
         return [f"only the first {len(reply)} bytes came back: is the receive buffer {len(reply)} "
                 "bytes? recvfrom() cuts longer datagrams silently; make it 65536"]
     if len(reply) > len(data) and reply[:len(data)] == data:
-        return [f"{len(reply) - len(data)} bytes too many: send exactly the length recvfrom() returned, "
-                "not the size of the buffer"]
+        return [f"{len(reply) - len(data)} bytes too many: send exactly the length recvfrom() "
+                "returned, not the size of the buffer"]
     return ["send back exactly the bytes recvfrom() returned, unchanged"]
 
 
