@@ -117,6 +117,9 @@ help:
 	@echo "                      $(BUILD)/step-N, or any server: SERVER='python3 my.py --port {port}'"
 	@echo 'make diff-step-N      what step N changed in its step directory, against step N-1'
 	@echo 'make SANITIZE=1 ...   the same with AddressSanitizer + UndefinedBehaviorSanitizer'
+	@echo 'make memcheck         the stage-5 conformance tests with the server under valgrind'
+	@echo 'make fuzz             libFuzzer targets, FUZZ_SECONDS each (default 60)'
+	@echo 'make bench            step 5 against NSD and the floor (dnsperf): one table'
 	@echo 'make format           clang-format the C sources'
 	@echo 'make clean            remove build/'
 	@echo 'steps here: $(STEP_NUMS)'

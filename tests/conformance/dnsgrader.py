@@ -457,7 +457,8 @@ class Client:
     def receive(self, timeout=None, match=None):
         """Datagrams from the server until one satisfies match(data) (any, if match is None) or the
         timeout ends. Returns (the datagram or None, [the non-matching ones])."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        wait = (self.timeout if timeout is None else timeout) * TIMEOUT_SCALE
+        deadline = time.monotonic() + wait
         others = []
         while True:
             left = deadline - time.monotonic()
@@ -487,7 +488,7 @@ class Client:
                                      else None)
         if reply is not None:
             return reply
-        wait = self.timeout if timeout is None else timeout
+        wait = (self.timeout if timeout is None else timeout) * TIMEOUT_SCALE
         details, more_hints = [], list(hints)
         if match_id and len(data) >= 2:
             qid = int.from_bytes(want, "big")
@@ -639,6 +640,7 @@ class ServerProcess:
     def wait_ready(self, timeout=5.0, interval=0.1):
         """Sends the readiness probe every `interval` s until any datagram comes back from the server's
         address; raises ServerStartError if the process exits or `timeout` passes."""
+        timeout *= TIMEOUT_SCALE
         strays = set()  # addresses that answered but are not the server's
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
@@ -679,6 +681,7 @@ class ServerProcess:
 
     def stop(self, grace=2.0):
         """SIGTERM (to its process group), then SIGKILL after `grace` s. Returns the exit status."""
+        grace *= TIMEOUT_SCALE
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -799,3 +802,20 @@ def burst_then_good_query(server, new_client, step, tmp_path):
                     f"look in the server's log for a crash or a sanitizer report: {server.log_path}"])
     expect_still_answers(new_client(server, timeout=2.0), step,
                          after=f"a burst of {BURST_COUNT} junk datagrams")
+
+
+# --------------------------------------------------------------------------------------------------
+# Slow servers: DNS_TEST_TIMEOUT_SCALE=N multiplies every wait above (replies, silence, the readiness
+# probe, the grace before SIGKILL) by N, for servers run under valgrind (make memcheck sets 10).
+
+
+def _timeout_scale():
+    text = os.environ.get("DNS_TEST_TIMEOUT_SCALE", "").strip()
+    try:
+        scale = float(text) if text else 1.0
+    except ValueError:
+        raise SystemExit(f"DNS_TEST_TIMEOUT_SCALE={text!r}: expected a number such as 10") from None
+    return max(scale, 1.0)
+
+
+TIMEOUT_SCALE = _timeout_scale()
