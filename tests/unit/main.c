@@ -130,6 +130,7 @@ int main(void)
     test_zone_register();
     test_lookup_register();
     test_resp_register();
+    test_regressions_register();
 
     if (CU_get_error() != CUE_SUCCESS) {
         fprintf(stderr, "unit-tests: cannot register the tests: %s\n", CU_get_error_msg());

@@ -22,6 +22,7 @@ void test_trace_register(void);
 void test_zone_register(void);
 void test_lookup_register(void);
 void test_resp_register(void);
+void test_regressions_register(void);
 
 /*
  * Assertions that say what was expected and what came instead, so a failure

@@ -1,0 +1,101 @@
+/* fuzz_zone: zone_load_text() on any text; a zone that loads is then asked questions. */
+#include "fuzz.h"
+#include "lookup.h"
+#include "resp.h"
+#include "zone.h"
+
+enum {
+    /* Nodes asked about per input: enough to reach CNAME chains, cuts and
+     * wildcards, few enough to keep thousands of inputs a second. */
+    FUZZ_ZONE_NODES = 24,
+};
+
+/* Asks `qname` with `qtype`, writes the reply compressed and plain, and
+ * checks that both parse and agree on the header. */
+static void ask(const struct zone_set *set, const struct name *qname, uint16_t qtype)
+{
+    static struct lookup_result res;
+    struct msg_question q = {.qname = *qname, .qtype = qtype, .qclass = DNS_CLASS_IN};
+    struct hdr query = {.id = 0x4242, .flags = HDR_RD, .qdcount = 1};
+    lookup_init(&res);
+    lookup_answer(set, &q, &res);
+    FUZZ_CHECK(res.rcode == DNS_RCODE_NOERROR || res.rcode == DNS_RCODE_NXDOMAIN ||
+                   res.rcode == DNS_RCODE_REFUSED,
+               "lookup RCODE %u", res.rcode);
+    for (int s = 0; s < LOOKUP_SECTIONS; s++)
+        for (size_t i = 0; i < res.count[s]; i++)
+            FUZZ_CHECK(res.item[s][i].rrset != NULL && res.item[s][i].rrset->rdata != NULL &&
+                           fuzz_name_well_formed(res.item[s][i].owner),
+                       "section %d item %zu: no RRset, no records or a malformed owner", s, i);
+
+    struct hdr got[2];
+    for (int compress = 0; compress <= 1; compress++) {
+        uint8_t out[DNS_UDP_MAX];
+        size_t n = resp_write(out, sizeof out, &query, &q, 1, &res, compress);
+        FUZZ_CHECK(n >= DNS_HEADER_SIZE && n <= sizeof out, "resp_write returned %zu", n);
+        got[compress] = fuzz_check_reply(out, n);
+        FUZZ_CHECK(got[compress].id == query.id && hdr_flag(&got[compress], HDR_QR) &&
+                       got[compress].qdcount == 1 && hdr_rcode(&got[compress]) == res.rcode,
+                   "compress %d: reply header id %u flags %04x qd %u", compress, got[compress].id,
+                   got[compress].flags, got[compress].qdcount);
+    }
+    /* Compression only makes room: whatever fitted plainly still fits. */
+    FUZZ_CHECK(got[1].ancount >= got[0].ancount, "compressed reply holds fewer answers");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* zone_load_text() takes a C string: a NUL in the input ends it there. */
+    char *text = malloc(size + 1);
+    FUZZ_CHECK(text != NULL, "out of memory");
+    memcpy(text, data, size);
+    text[size] = '\0';
+
+    struct zone_set set = {NULL};
+    char err[ZONE_ERROR_MAX + 64];
+    err[0] = 'X';
+    err[1] = '\0';
+    /* An origin, so relative names work without a $ORIGIN line. */
+    int status = zone_load_text(&set, text, "fuzz", "example.com.", err, sizeof err);
+    free(text);
+    FUZZ_CHECK(status == 0 || status == -1, "zone_load_text returned %d", status);
+    FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL, "error message not terminated");
+    if (status != 0) {
+        FUZZ_CHECK(set.zones == NULL, "a failed load added a zone");
+        FUZZ_CHECK(strncmp(err, "fuzz", 4) == 0, "error \"%s\" does not name the source", err);
+        zone_set_free(&set);
+        return 0;
+    }
+
+    const struct zone *z = set.zones;
+    FUZZ_CHECK(z != NULL && z->next == NULL && z->soa != NULL && z->apex != NULL,
+               "a zone loaded without its apex or SOA");
+    FUZZ_CHECK(zone_set_find(&set, &z->origin) == z && zone_find_node(z, &z->origin) == z->apex,
+               "the apex cannot be found");
+
+    /* Every node, until FUZZ_ZONE_NODES: the node itself for a few types, and
+     * a name below it that does not exist (wildcards, NXDOMAIN). */
+    static const uint16_t types[] = {DNS_TYPE_A,   DNS_TYPE_MX,  DNS_TYPE_NS,
+                                     DNS_TYPE_ANY, DNS_TYPE_SOA, DNS_TYPE_TXT};
+    size_t asked = 0;
+    for (size_t b = 0; b < z->bucket_count && asked < FUZZ_ZONE_NODES; b++) {
+        for (const struct zone_node *n = z->buckets[b]; n != NULL && asked < FUZZ_ZONE_NODES;
+             n = n->hash_next, asked++) {
+            FUZZ_CHECK(fuzz_name_well_formed(&n->name) && name_is_subdomain(&n->name, &z->origin),
+                       "node %zu: malformed or outside the zone", asked);
+            FUZZ_CHECK(zone_find_node(z, &n->name) == n, "node %zu cannot be found", asked);
+            for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+                ask(&set, &n->name, types[t]);
+            if (n->name.len + 2 <= NAME_WIRE_MAX) {
+                struct name below;
+                below.wire[0] = 1;
+                below.wire[1] = 'Q';
+                memcpy(below.wire + 2, n->name.wire, n->name.len);
+                below.len = (uint8_t)(n->name.len + 2);
+                ask(&set, &below, DNS_TYPE_A);
+            }
+        }
+    }
+    zone_set_free(&set); /* anything left allocated is reported as a leak */
+    return 0;
+}
