@@ -20,7 +20,7 @@ FUZZ_COMMON_OBJ := $(COMMON_SRC:common/%.c=$(FUZZ_DIR)/obj/common/%.o)
 FUZZ_BINS       := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_TOOLCHAIN  := $(FUZZ_DIR)/.toolchain-ok
 
-.PHONY: fuzz fuzz-build fuzz-clean
+.PHONY: fuzz fuzz-build fuzz-clean fuzz-coverage
 # Objects made by a pattern rule for a pattern rule: keep them, or make deletes them after linking.
 .SECONDARY: $(FUZZ_COMMON_OBJ)
 
@@ -45,3 +45,7 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_COMMON_OBJ) | $
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) $< $(FUZZ_COMMON_OBJ) -o $@
 
 -include $(FUZZ_COMMON_OBJ:.o=.d)
+
+# How much of common/ the working corpus (or the seeds) reaches, by llvm-cov; see docs/fuzzing.md.
+fuzz-coverage: | $(FUZZ_TOOLCHAIN)
+	@tests/fuzz/coverage.sh $(FUZZ_CC) $(FUZZ_DIR)/coverage $(FUZZ_TARGETS)

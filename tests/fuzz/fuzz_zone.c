@@ -10,37 +10,82 @@ enum {
     FUZZ_ZONE_NODES = 24,
 };
 
-/* Asks `qname` with `qtype`, writes the reply compressed and plain, and
- * checks that both parse and agree on the header. */
+/* Checks what every RRset a lookup chose looks like. */
+static void check_result(const struct lookup_result *res)
+{
+    FUZZ_CHECK(res->rcode == DNS_RCODE_NOERROR || res->rcode == DNS_RCODE_NXDOMAIN ||
+                   res->rcode == DNS_RCODE_REFUSED,
+               "lookup RCODE %u", res->rcode);
+    for (int s = 0; s < LOOKUP_SECTIONS; s++) {
+        FUZZ_CHECK(res->count[s] <= LOOKUP_ITEMS_MAX, "section %d: %zu items", s, res->count[s]);
+        for (size_t i = 0; i < res->count[s]; i++)
+            FUZZ_CHECK(res->item[s][i].rrset != NULL && res->item[s][i].rrset->rdata != NULL &&
+                           fuzz_name_well_formed(res->item[s][i].owner),
+                       "section %d item %zu: no RRset, no records or a malformed owner", s, i);
+    }
+}
+
+/* Writes the reply to `qcount` questions carrying `res`, plain and
+ * compressed; both must parse, with the header the questions call for. */
+static void check_replies(const struct msg_question *q, unsigned qcount,
+                          const struct lookup_result *res)
+{
+    struct hdr query = {.id = 0x4242, .flags = HDR_RD, .qdcount = (uint16_t)qcount};
+    struct hdr got[2];
+    for (int compress = 0; compress <= 1; compress++) {
+        uint8_t out[DNS_UDP_MAX];
+        size_t n = resp_write(out, sizeof out, &query, q, qcount, res, compress);
+        if (n == 0) {
+            /* resp.h: only when the questions alone do not fit. */
+            FUZZ_CHECK(qcount > 1, "one question and resp_write() wrote nothing");
+            got[compress] = (struct hdr){0};
+            continue;
+        }
+        FUZZ_CHECK(n >= DNS_HEADER_SIZE && n <= sizeof out, "resp_write returned %zu", n);
+        got[compress] = fuzz_check_reply(out, n);
+        FUZZ_CHECK(got[compress].id == query.id && hdr_flag(&got[compress], HDR_QR) &&
+                       got[compress].qdcount == qcount && hdr_rcode(&got[compress]) == res->rcode,
+                   "compress %d: reply header id %u flags %04x qd %u", compress, got[compress].id,
+                   got[compress].flags, got[compress].qdcount);
+        /* lookup.h: more RRsets than a section holds means TC. */
+        FUZZ_CHECK(!res->overflow || hdr_flag(&got[compress], HDR_TC),
+                   "compress %d: the lookup overflowed but TC is not set", compress);
+    }
+    /* Compression only makes room: whatever fitted plainly still fits. */
+    FUZZ_CHECK(got[1].ancount >= got[0].ancount, "compressed reply holds fewer answers");
+}
+
+/* Asks one question alone. */
 static void ask(const struct zone_set *set, const struct name *qname, uint16_t qtype)
 {
     static struct lookup_result res;
     struct msg_question q = {.qname = *qname, .qtype = qtype, .qclass = DNS_CLASS_IN};
-    struct hdr query = {.id = 0x4242, .flags = HDR_RD, .qdcount = 1};
     lookup_init(&res);
     lookup_answer(set, &q, &res);
-    FUZZ_CHECK(res.rcode == DNS_RCODE_NOERROR || res.rcode == DNS_RCODE_NXDOMAIN ||
-                   res.rcode == DNS_RCODE_REFUSED,
-               "lookup RCODE %u", res.rcode);
-    for (int s = 0; s < LOOKUP_SECTIONS; s++)
-        for (size_t i = 0; i < res.count[s]; i++)
-            FUZZ_CHECK(res.item[s][i].rrset != NULL && res.item[s][i].rrset->rdata != NULL &&
-                           fuzz_name_well_formed(res.item[s][i].owner),
-                       "section %d item %zu: no RRset, no records or a malformed owner", s, i);
+    check_result(&res);
+    check_replies(&q, 1, &res);
+}
 
-    struct hdr got[2];
-    for (int compress = 0; compress <= 1; compress++) {
-        uint8_t out[DNS_UDP_MAX];
-        size_t n = resp_write(out, sizeof out, &query, &q, 1, &res, compress);
-        FUZZ_CHECK(n >= DNS_HEADER_SIZE && n <= sizeof out, "resp_write returned %zu", n);
-        got[compress] = fuzz_check_reply(out, n);
-        FUZZ_CHECK(got[compress].id == query.id && hdr_flag(&got[compress], HDR_QR) &&
-                       got[compress].qdcount == 1 && hdr_rcode(&got[compress]) == res.rcode,
-                   "compress %d: reply header id %u flags %04x qd %u", compress, got[compress].id,
-                   got[compress].flags, got[compress].qdcount);
+/* Loads `text`; checks what a load promises. Returns 0 with the zone in `set`, or -1. */
+static int load(struct zone_set *set, const char *text, const char *origin)
+{
+    char err[ZONE_ERROR_MAX + 64];
+    err[0] = 'X';
+    err[1] = '\0';
+    int status = zone_load_text(set, text, "fuzz", origin, err, sizeof err);
+    FUZZ_CHECK(status == 0 || status == -1, "zone_load_text returned %d", status);
+    FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL, "error message not terminated");
+    if (status != 0) {
+        FUZZ_CHECK(set->zones == NULL, "a failed load added a zone");
+        FUZZ_CHECK(strncmp(err, "fuzz", 4) == 0, "error \"%s\" does not name the source", err);
+        return -1;
     }
-    /* Compression only makes room: whatever fitted plainly still fits. */
-    FUZZ_CHECK(got[1].ancount >= got[0].ancount, "compressed reply holds fewer answers");
+    const struct zone *z = set->zones;
+    FUZZ_CHECK(z != NULL && z->next == NULL && z->soa != NULL && z->apex != NULL,
+               "a zone loaded without its apex or SOA");
+    FUZZ_CHECK(zone_set_find(set, &z->origin) == z && zone_find_node(z, &z->origin) == z->apex,
+               "the apex cannot be found");
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -51,32 +96,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
 
+    /* Without an origin (relative names need a $ORIGIN line), then with one. */
     struct zone_set set = {NULL};
-    char err[ZONE_ERROR_MAX + 64];
-    err[0] = 'X';
-    err[1] = '\0';
-    /* An origin, so relative names work without a $ORIGIN line. */
-    int status = zone_load_text(&set, text, "fuzz", "example.com.", err, sizeof err);
+    load(&set, text, NULL);
+    zone_set_free(&set);
+    int status = load(&set, text, "example.com.");
     free(text);
-    FUZZ_CHECK(status == 0 || status == -1, "zone_load_text returned %d", status);
-    FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL, "error message not terminated");
     if (status != 0) {
-        FUZZ_CHECK(set.zones == NULL, "a failed load added a zone");
-        FUZZ_CHECK(strncmp(err, "fuzz", 4) == 0, "error \"%s\" does not name the source", err);
         zone_set_free(&set);
         return 0;
     }
 
-    const struct zone *z = set.zones;
-    FUZZ_CHECK(z != NULL && z->next == NULL && z->soa != NULL && z->apex != NULL,
-               "a zone loaded without its apex or SOA");
-    FUZZ_CHECK(zone_set_find(&set, &z->origin) == z && zone_find_node(z, &z->origin) == z->apex,
-               "the apex cannot be found");
-
     /* Every node, until FUZZ_ZONE_NODES: the node itself for a few types, and
-     * a name below it that does not exist (wildcards, NXDOMAIN). */
+     * a name below it that does not exist (wildcards, NXDOMAIN). Then the
+     * first 16 nodes as the questions of one query, as step 5 takes them:
+     * all ANY (more RRsets than a section holds), then of mixed types. */
     static const uint16_t types[] = {DNS_TYPE_A,   DNS_TYPE_MX,  DNS_TYPE_NS,
                                      DNS_TYPE_ANY, DNS_TYPE_SOA, DNS_TYPE_TXT};
+    static struct msg_question many[MSG_QUESTIONS_MAX];
+    static struct lookup_result res;
+    unsigned nmany = 0;
+    const struct zone *z = set.zones;
     size_t asked = 0;
     for (size_t b = 0; b < z->bucket_count && asked < FUZZ_ZONE_NODES; b++) {
         for (const struct zone_node *n = z->buckets[b]; n != NULL && asked < FUZZ_ZONE_NODES;
@@ -94,8 +134,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 below.len = (uint8_t)(n->name.len + 2);
                 ask(&set, &below, DNS_TYPE_A);
             }
+            if (nmany < MSG_QUESTIONS_MAX)
+                many[nmany++] = (struct msg_question){n->name, DNS_TYPE_ANY, DNS_CLASS_IN};
         }
     }
+    for (int pass = 0; pass < 2; pass++) {
+        /* Pass 1 mixes the types, so an MX's address in the additional
+         * section can become an answer to a later question. */
+        for (unsigned i = 0; pass == 1 && i < nmany; i++)
+            many[i].qtype = types[i % (sizeof types / sizeof types[0])];
+        lookup_init(&res);
+        for (unsigned i = 0; i < nmany; i++)
+            lookup_answer(&set, &many[i], &res);
+        check_result(&res);
+        check_replies(many, nmany, &res);
+    }
+
     zone_set_free(&set); /* anything left allocated is reported as a leak */
     return 0;
 }

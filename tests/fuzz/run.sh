@@ -86,7 +86,7 @@ for t in "${targets[@]}"; do
             head -60 >&2
     fi
     rows+=("$(printf '%-10s %8s %14s %10s  %s' "$t" "$elapsed" "$execs" \
-        "$(( elapsed > 0 ? execs / elapsed : execs ))" "$result")")
+        "$( [ "$elapsed" -gt 0 ] && echo $((execs / elapsed)) || echo -)" "$result")")
     total_execs=$((total_execs + execs))
     total_secs=$((total_secs + elapsed))
 done
@@ -97,7 +97,7 @@ for row in "${rows[@]}"; do
     echo "$row"
 done
 printf '%-10s %8s %14s %10s  %s\n' total "$total_secs" "$total_execs" \
-    "$(( total_secs > 0 ? total_execs / total_secs : total_execs ))" \
+    "$( [ "$total_secs" -gt 0 ] && echo $((total_execs / total_secs)) || echo -)" \
     "$([ $failed -eq 0 ] && echo 'no finding' || echo 'FINDINGS: see above')"
 if [ $failed -ne 0 ]; then
     echo

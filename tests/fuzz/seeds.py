@@ -87,10 +87,23 @@ def wire_seeds():
     # 127 one-octet labels = 255 octets: the most labels a name can have.
     s["labels-127"] = header() + question(b"\x01x" * 127 + b"\0")
     # A root name, then 129 pointers each pointing at the one before: the last needs 129 hops.
+    # The ID is the last pointer's offset, where fuzz_name makes one extra read.
     chain = b"\0"
     for k in range(129):
         chain += ptr(12 + (0 if k == 0 else 1 + 2 * (k - 1)))
-    s["pointer-chain-129"] = header(qd=0) + chain
+    s["pointer-chain-129"] = header(id_=13 + 2 * 128, qd=0) + chain
+    # The same inside a query: a record whose RDATA is a chain of `links` pointers, then a
+    # record whose owner points at its end, which takes links + 1 hops (128 is the limit).
+    for links in (127, 128):
+        m = header(ar=2) + question(b"\0")
+        m += b"\0" + struct.pack("!HHIH", TXT, IN, 0, 2 * links)
+        prev = 12
+        for _ in range(links):
+            at = len(m)
+            m += ptr(prev)
+            prev = at
+        m += ptr(prev) + struct.pack("!HHIH", TXT, IN, 0, 0)
+        s[f"pointer-hops-{links + 1}-in-a-record"] = m
     s["truncated-label"] = header() + b"\x07examp"
     s["truncated-pointer"] = header() + b"\xc0"
     s["no-qtype"] = header() + name("example.com")
@@ -148,6 +161,12 @@ ZONE_SNIPPETS = {
                     'caps TXT "()" ";"\n'),
     "cname-chain-loop": ("@ 60 SOA a. b. 1 1 1 1 1\na CNAME b\nb CNAME c\nc CNAME a\n"
                          "d CNAME a.example.com.\n"),
+    "cname-chain-10": "@ 60 SOA a. b. 1 1 1 1 1\n" + "".join(
+        f"c{i} CNAME c{i + 1}\n" for i in range(10)) + "c10 A 192.0.2.10\n*.w CNAME c0\n",
+    # 17 names with 5 RRsets each: 16 ANY questions in one query overflow a section.
+    "many-rrsets": "@ 60 SOA a. b. 1 1 1 1 1\n@ MX 1 n0\n" + "".join(
+        f"n{i} A 192.0.2.{i}\nn{i} AAAA 2001:db8::{i}\nn{i} MX 10 n{(i + 1) % 16}\n"
+        f"n{i} TXT \"t{i}\"\nn{i} PTR p{i}\n" for i in range(16)),
     "delegation-glue": ("@ 60 SOA ns1 hm 1 1 1 1 1\n@ NS ns1\nns1 A 192.0.2.1\n"
                         "sub NS ns1.sub\nsub NS ns.example.net.\nns1.sub A 192.0.2.153\n"
                         "deep.sub A 192.0.2.9\n"),
@@ -228,11 +247,12 @@ def main():
     write("name", wire)
     write("name", {k: replies[k] for k in ["r-apex-mx", "r-sub-referral", "r-ptr"]})
     write("answer", questions)
+    hops = ["pointer-hops-128-in-a-record", "pointer-hops-129-in-a-record"]
     write("answer", {k: wire[k] for k in ["dig-google", "multi-question-pointers", "edns-opt",
-                                          "self-pointer", "opcode-notify", "qr-set"]})
+                                          "self-pointer", "opcode-notify", "qr-set"] + hops})
     write("roundtrip", replies)
     write("roundtrip", {k: wire[k] for k in ["dig-google", "multi-question-pointers",
-                                             "answer-in-query"]})
+                                             "answer-in-query"] + hops})
     write("trace", replies)
     write("trace", wire)
     zones = dict(ZONE_SNIPPETS)
