@@ -123,9 +123,10 @@ def main():
         target = os.path.relpath(build_dir / f"step-{args.step}")
     print(f"Grading stage {args.step} against {target}")
 
+    # --run-slow: a grade never leaves a test out for being slow (only selftests are marked so).
     pytest_args = [str(CONFORMANCE), f"--rootdir={CONFORMANCE}", f"--steps={args.step}",
-                   f"--build-dir={build_dir}", "-m", "not selftest", "-p", "no:cacheprovider",
-                   "-p", "no:terminal"]
+                   f"--build-dir={build_dir}", "-m", "not selftest", "--run-slow",
+                   "-p", "no:cacheprovider", "-p", "no:terminal"]
     if args.server_cmd is not None:
         pytest_args.append(f"--server-cmd={args.server_cmd}")
     collector, deselected = Collector(), Deselected()

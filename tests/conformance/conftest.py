@@ -1,13 +1,17 @@
-"""conftest: options (--steps, --build-dir, --server-cmd), the stage marker, and the pool of servers
-under test.
+"""conftest: options (--steps, --build-dir, --server-cmd, --run-slow), the stage and slow markers,
+and the pool of servers under test.
 
 A test says which stages it applies to with @pytest.mark.stage(introduced, until=None) and asks for
 the `step` it runs against through the `server` or `client` fixtures; it is then run once per listed
 step in its range, with ids like test_id_copied[step-2]. Tests whose range contains none of the
 listed steps are deselected.
+
+Tests marked @pytest.mark.slow (the grader's slowest selftests) are deselected too unless
+--run-slow is given or DNS_TEST_SLOW=1 is set; CI runs them (.ci/run).
 """
 
 import hashlib
+import os
 import re
 import shlex
 from pathlib import Path
@@ -20,10 +24,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Settings:
-    def __init__(self, steps, build_dir, server_cmd):
+    def __init__(self, steps, build_dir, server_cmd, run_slow):
         self.steps = steps  # sorted list of ints
         self.build_dir = build_dir  # absolute Path
         self.server_cmd = server_cmd  # str with {port}, or None
+        self.run_slow = run_slow  # run the tests marked slow
 
 
 def pytest_addoption(parser):
@@ -35,6 +40,9 @@ def pytest_addoption(parser):
     group.addoption("--server-cmd", metavar="CMD",
                     help="test this command instead of build-dir/step-N (one step only); {port} in it "
                          "is replaced by the port to listen on, e.g. 'python3 my.py --port {port}'")
+    group.addoption("--run-slow", action="store_true",
+                    help="also run the tests marked slow (the grader's slowest selftests); "
+                         "DNS_TEST_SLOW=1 does the same. `-m slow --run-slow` runs only those")
 
 
 def _settings(config):
@@ -60,7 +68,10 @@ def _settings(config):
         if "{port}" not in cmd:
             raise pytest.UsageError("--server-cmd must contain {port}, "
                                     "e.g. 'python3 my.py --port {port}'")
-    return Settings(steps, build_dir, cmd)
+    slow_env = os.environ.get("DNS_TEST_SLOW", "").strip()
+    if slow_env not in ("", "0", "1"):
+        raise pytest.UsageError(f"DNS_TEST_SLOW={slow_env!r}: expected 1 (run the slow tests) or 0")
+    return Settings(steps, build_dir, cmd, config.getoption("--run-slow") or slow_env == "1")
 
 
 def pytest_configure(config):
@@ -69,6 +80,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "build_only: tests the build's command line; not run with "
                                        "--server-cmd")
     config.addinivalue_line("markers", "selftest: tests the grader itself; not run with --server-cmd")
+    config.addinivalue_line("markers", "slow: takes seconds; run only with --run-slow or "
+                                       "DNS_TEST_SLOW=1")
     config.addinivalue_line("markers", "dns_not_applicable: (internal) no listed step is in the "
                                        "test's stage range")
     config.dns_settings = _settings(config)
@@ -94,14 +107,20 @@ def pytest_generate_tests(metafunc):
                              ids=["n/a"])
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k: count only slow tests they kept
 def pytest_collection_modifyitems(config, items):
     settings = config.dns_settings
     graded_cmd = settings.server_cmd is not None
     keep, drop = [], []
+    config.dns_slow_left_out = 0
     for item in items:
         if (item.get_closest_marker("dns_not_applicable")
                 or (graded_cmd and item.get_closest_marker("build_only"))
                 or (graded_cmd and item.get_closest_marker("selftest"))):
+            drop.append(item)
+            continue
+        if item.get_closest_marker("slow") and not settings.run_slow:
+            config.dns_slow_left_out += 1
             drop.append(item)
             continue
         marker = item.get_closest_marker("stage")
@@ -328,6 +347,11 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    left_out = getattr(config, "dns_slow_left_out", 0)
+    if left_out:
+        terminalreporter.write_line(f"{left_out} slow test{'s' if left_out > 1 else ''} not run "
+                                    "(deselected): add --run-slow or set DNS_TEST_SLOW=1 to run "
+                                    f"{'them' if left_out > 1 else 'it'}")
     for srv, how in getattr(config, "dns_exits", []):
         terminalreporter.write_line(
             f"warning: at the end of the tests, {srv.label}: {how}\n"

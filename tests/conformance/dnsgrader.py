@@ -417,6 +417,16 @@ def expect_correct_reply(step, sent, reply, q):
 # --------------------------------------------------------------------------------------------------
 # The client
 
+# How long a reply to a dropped datagram may still come after the barrier's reply (expect_no_reply),
+# in seconds (times DNS_TEST_TIMEOUT_SCALE): a server that hands each datagram to a thread may
+# answer out of order, but not by much more than a scheduler's time slice.
+NO_REPLY_GRACE = 0.05
+# While waiting for a reply, how often to look whether the server process has exited (s).
+SERVER_POLL = 0.05
+# After the server has exited, how long to wait for a datagram it sent just before (s): loopback
+# delivery is all but immediate.
+EXITED_GRACE = 0.02
+
 
 def _bigger_buffers(sock):
     # 1 MiB each way: a 65507-byte datagram must fit, with room for a burst of replies.
@@ -427,6 +437,8 @@ def _bigger_buffers(sock):
 class Client:
     """A UDP socket on 127.0.0.1 that talks to one server address. It is not connect()ed, so a reply
     from the wrong address is seen (and reported) instead of silently filtered out."""
+
+    barrier_count = 0  # the low byte of the last barrier's ID (expect_no_reply)
 
     def __init__(self, address, server=None, timeout=1.0):
         self.address = address  # (host, port) of the server
@@ -456,27 +468,40 @@ class Client:
 
     def receive(self, timeout=None, match=None):
         """Datagrams from the server until one satisfies match(data) (any, if match is None) or the
-        timeout ends. Returns (the datagram or None, [the non-matching ones])."""
+        timeout ends. Returns (the datagram or None, [the non-matching ones]). Once the server
+        process has exited it waits EXITED_GRACE at most: the process sends nothing more."""
         wait = (self.timeout if timeout is None else timeout) * TIMEOUT_SCALE
         deadline = time.monotonic() + wait
         others = []
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None, others
-            self.sock.settimeout(left)
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except socket.timeout:
-                return None, others
-            except ConnectionRefusedError:
-                continue
-            if addr != self.address:
-                self.strays.append((addr, data))
-                continue
-            if match is None or match(data):
-                return data, others
-            others.append(data)
+        exited = False
+        try:
+            while True:
+                if not exited and self.server_exited():
+                    exited = True
+                    deadline = min(deadline, time.monotonic() + EXITED_GRACE)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None, others
+                # In slices, to notice a server that exits meanwhile.
+                self.sock.settimeout(min(left, SERVER_POLL))
+                try:
+                    data, addr = self.sock.recvfrom(65536)
+                except socket.timeout:
+                    continue
+                except ConnectionRefusedError:
+                    continue
+                if addr != self.address:
+                    self.strays.append((addr, data))
+                    continue
+                if match is None or match(data):
+                    return data, others
+                others.append(data)
+        finally:
+            self.sock.settimeout(None)
+
+    def server_exited(self):
+        """True if the server under test is known to have exited (False without a ServerProcess)."""
+        return self.server is not None and not self.server.alive()
 
     def exchange(self, data, timeout=None, match_id=True, what=None, hints=()):
         """Sends `data` and returns the server's reply: the first datagram whose ID (bytes 0-1) is the
@@ -489,10 +514,11 @@ class Client:
         if reply is not None:
             return reply
         wait = (self.timeout if timeout is None else timeout) * TIMEOUT_SCALE
+        within = "" if self.server_exited() else f" within {wait:g} s"  # it stops waiting then
         details, more_hints = [], list(hints)
         if match_id and len(data) >= 2:
             qid = int.from_bytes(want, "big")
-            summary = f"no reply with ID 0x{qid:04X} within {wait:g} s"
+            summary = f"no reply with ID 0x{qid:04X}{within}"
             if others:
                 ids = sorted({int.from_bytes(o[:2], "big") for o in others if len(o) >= 2})
                 details.append(f"got {len(others)} datagram(s) with another ID: "
@@ -505,28 +531,84 @@ class Client:
                     more_hints.insert(0, f"is the ID copied from the query? a client drops a reply "
                                       f"whose ID is not its query's (0x{qid:04X})")
         else:
-            summary = f"no reply within {wait:g} s"
+            summary = f"no reply{within}"
         if what:
             summary += f" to {what}"
         self._explain_silence(details, more_hints)
         fail(summary, sent=data, details=details, hints=more_hints)
 
     def expect_no_reply(self, data, wait=0.3, what="this datagram", hints=()):
-        """Sends `data` and fails if the server answers within `wait` seconds, or dies."""
+        """Sends `data` and fails if the server answers it, or dies.
+
+        Rather than waiting a fixed time, it sends a barrier right after `data`: a good query
+        (alive.grader.invalid. A IN, RD=1) with a fresh ID. A server that handles datagrams in turn
+        has finished with `data` when the barrier's reply comes, so anything that came before that
+        reply answered `data`; NO_REPLY_GRACE more catches a server that answers out of order (a
+        thread per datagram). Only the ID of the barrier's reply is looked at (at stage 1 the echo
+        of the barrier is its reply); expect_still_answers() checks what replies hold.
+        If no datagram with the barrier's ID comes (the server died, hangs, or mangles IDs), the
+        old way decides: `data` is sent again alone, and `wait` seconds must pass without a reply."""
         self.drain()
+        barrier = self._barrier_for(data)
         self.send(data)
-        reply, _ = self.receive(wait)
+        self.send(barrier)
+        reply, before = self.receive(match=lambda d: d[:2] == barrier[:2])
         if reply is not None:
-            shown = hexs(reply)
-            if len(reply) >= HEADER_SIZE:
-                shown += f"   {Header.parse(reply).describe()}"
-            fail(f"expected no reply to {what}, got one ({len(reply)} bytes)", expected="no reply",
-                 got=shown, sent=data, hints=hints)
-        if self.server is not None and not self.server.alive():
+            if before:
+                self._fail_replied(data, before, what, hints,
+                                   "it came before the reply to a good query sent after it")
+            answered = time.monotonic()
+            # A copy of the barrier's reply is not a reply to `data` (a server that answers twice
+            # is not what this checks).
+            late, _ = self.receive(NO_REPLY_GRACE, match=lambda d: d != reply)
+            if late is not None:
+                after = (time.monotonic() - answered) * 1000
+                after = f"{after:.0f} ms" if after >= 1 else "less than 1 ms"
+                self._fail_replied(data, [late], what, hints,
+                                   f"it came {after} after the reply to a good query sent after "
+                                   "it: are datagrams answered out of order (a thread each?)")
+        elif not self.server_exited():
+            self.drain()  # what came instead of the barrier's reply: it is not known what answered what
+            self.send(data)
+            # A barrier's reply that comes only now (a very slow server) answers the barrier.
+            reply, _ = self.receive(wait, match=lambda d: d[:2] != barrier[:2])
+            if reply is not None:
+                self._fail_replied(data, [reply], what, hints)
+        if self.server_exited():
+            details = []
+            if reply is None:  # it did not answer the barrier: which datagram was too much for it?
+                details.append(f"a good query (alive.grader.invalid. A IN, ID 0x{barrier[0]:02X}"
+                               f"{barrier[1]:02X}) followed it at once; the log says which of the "
+                               "two the server was handling")
+                if before:
+                    details.append(f"before it died it sent {len(before)} datagram(s), the first: "
+                                   f"{hexs(before[0], 24)}")
             fail(f"the server died after {what} ({self.server.exit_text()})", sent=data,
+                 details=details,
                  hints=["dropping a datagram means not replying to it: the server must keep running",
                         f"look in the server's log for a crash or a sanitizer report: "
                         f"{self.server.log_path}"])
+
+    def _barrier_for(self, data):
+        """The barrier sent after `data`: alive.grader.invalid. A IN, RD=1, with the next ID of
+        0xBA01..0xBAFF that is not `data`'s (so a reply to `data` cannot pass for the barrier's)."""
+        while True:  # at most two turns: only one ID is `data`'s
+            Client.barrier_count = Client.barrier_count % 0xFF + 1
+            id_ = 0xBA00 | Client.barrier_count
+            if data[:2] != id_.to_bytes(2, "big"):
+                return header(id_, RD, 1) + question(ALIVE_NAME, 1, 1)
+
+    def _fail_replied(self, data, replies, what, hints, when=None):
+        """Fails because `replies` (at least one) answered `data`, which must get no reply."""
+        first = replies[0]
+        shown = hexs(first)
+        if len(first) >= HEADER_SIZE:
+            shown += f"   {Header.parse(first).describe()}"
+        details = [when]
+        if len(replies) > 1:
+            details.append(f"and {len(replies) - 1} more datagram(s) before that reply")
+        fail(f"expected no reply to {what}, got one ({len(first)} bytes)", expected="no reply",
+             got=shown, sent=data, details=details, hints=hints)
 
     def _explain_silence(self, details, hints):
         if self.strays:
@@ -637,14 +719,17 @@ class ServerProcess:
     def exit_text(self):
         return exit_text(self.proc.poll() if self.proc else None)
 
-    def wait_ready(self, timeout=5.0, interval=0.1):
-        """Sends the readiness probe every `interval` s until any datagram comes back from the server's
-        address; raises ServerStartError if the process exits or `timeout` passes."""
+    def wait_ready(self, timeout=5.0, interval=0.1, first_interval=0.01):
+        """Sends the readiness probe until any datagram comes back from the server's address: after
+        `first_interval` s, then twice as long each time up to every `interval` s (a server that
+        starts in a few milliseconds is not kept waiting 100 ms). Raises ServerStartError if the
+        process exits or `timeout` passes."""
         timeout *= TIMEOUT_SCALE
         strays = set()  # addresses that answered but are not the server's
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
             deadline = time.monotonic() + timeout
+            wait = first_interval
             while time.monotonic() < deadline:
                 if not self.alive():
                     raise ServerStartError(
@@ -652,8 +737,9 @@ class ServerProcess:
                         f"({self.exit_text()})\n  command: {self.command_text()}\n"
                         f"  its log:\n{indent(self.log_tail(40), 4)}")
                 s.sendto(PROBE_QUERY, self.address)
-                s.settimeout(interval)
-                end = time.monotonic() + interval
+                s.settimeout(wait)
+                end = time.monotonic() + wait
+                wait = min(2 * wait, interval)
                 while time.monotonic() < end:
                     try:
                         _, addr = s.recvfrom(65536)
@@ -775,8 +861,8 @@ def burst_datagrams(seed, count):
 
 
 def burst_then_good_query(server, new_client, step, tmp_path):
-    """Sends the burst in chunks of 100 (watching the process), then checks a good query still gets
-    a correct reply for the stage."""
+    """Sends the burst in chunks of 100 (watching the process), waits until the server has handled
+    all of it (settle()), then checks a good query still gets a correct reply for the stage."""
     sent = list(burst_datagrams(BURST_SEED, BURST_COUNT))
     saved = tmp_path / "burst-datagrams.txt"
     saved.write_text("".join(f"#{i} {d.hex()}\n" for i, d in enumerate(sent)))
@@ -786,11 +872,15 @@ def burst_then_good_query(server, new_client, step, tmp_path):
         for d in sent[start:start + 100]:
             blaster.send(d)
         blaster.drain()
+        # Pacing, not waiting for anything: as fast as they go, but not all into a full receive
+        # buffer, where the kernel would drop most of them before the server saw them.
         time.sleep(0.002)
         if not server.alive():
             died_after = start + 99
             break
-    time.sleep(0.05)
+    checker = new_client(server, timeout=2.0)
+    if died_after is None:
+        settle(checker, server, 2.0)
     blaster.drain()
     if died_after is None and not server.alive():
         died_after = BURST_COUNT - 1
@@ -800,8 +890,25 @@ def burst_then_good_query(server, new_client, step, tmp_path):
              details=[f"the datagrams (hex, numbered) are in {saved}"],
              hints=["a malformed datagram must get FORMERR or be dropped, never crash the server",
                     f"look in the server's log for a crash or a sanitizer report: {server.log_path}"])
-    expect_still_answers(new_client(server, timeout=2.0), step,
-                         after=f"a burst of {BURST_COUNT} junk datagrams")
+    expect_still_answers(checker, step, after=f"a burst of {BURST_COUNT} junk datagrams")
+
+
+SETTLE_ID = 0x5E77  # the query that waits for the server to catch up after a burst
+
+
+def settle(client, server, wait):
+    """Sends the settle query (alive.grader.invalid. A IN, ID 0x5E77) every 0.2 s until its reply
+    comes (the server has then handled every datagram sent before it), the server exits, or `wait`
+    seconds (times DNS_TEST_TIMEOUT_SCALE) pass. A query sent while the server's receive buffer is
+    full is lost, which is no fault; hence the repeats. Returns True if a reply came."""
+    q = header(SETTLE_ID, RD, 1) + question(ALIVE_NAME)
+    deadline = time.monotonic() + wait * TIMEOUT_SCALE
+    while time.monotonic() < deadline and server.alive():  # bounded by the deadline
+        client.send(q)
+        reply, _ = client.receive(0.2, lambda d: d[:2] == q[:2])
+        if reply is not None:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------------------------------

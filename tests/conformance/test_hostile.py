@@ -623,8 +623,7 @@ def test_extreme_but_legal_query_is_answered(client, step, sent, verdict, reason
 HOSTILE_BURST_SEED = 1035
 HOSTILE_BURST_COUNT = 3000
 HOSTILE_BURST_CHUNK = 250  # datagrams sent before each check that the server still answers
-SETTLE_ID = 0x5E77  # the query that waits for the server to catch up after a chunk
-SETTLE_WAIT = 10.0  # seconds (times DNS_TEST_TIMEOUT_SCALE) for it to come back
+SETTLE_WAIT = 10.0  # seconds (times DNS_TEST_TIMEOUT_SCALE) for g.settle() to get its reply
 
 GOOD_QUERIES = [
     plain_query(0x1111),  # example.com. A IN
@@ -700,20 +699,6 @@ def pending(client, limit):
     return got
 
 
-def settle(client, server, wait):
-    """Sends the settle query every 0.2 s until its reply comes (the server has then handled every
-    datagram sent before it) or `wait` seconds pass. A query sent while the server's receive buffer
-    is full is lost, which is no fault; hence the repeats. Returns True if a reply came."""
-    q = g.header(SETTLE_ID, g.RD, 1) + g.question(g.ALIVE_NAME)
-    deadline = time.monotonic() + wait * g.TIMEOUT_SCALE
-    while time.monotonic() < deadline and server.alive():  # bounded by the deadline
-        client.send(q)
-        reply, _ = client.receive(0.2, lambda d: d[:2] == q[:2])
-        if reply is not None:
-            return True
-    return False
-
-
 def check_burst_replies(step, replies, sent, first):
     """What replies to junk may be: an echo of something sent (stage 1); from stage 2, a reply
     to something sent (its ID), QR=1, 12 to 512 bytes; from stage 3, a FORMERR is the header
@@ -771,7 +756,7 @@ def hostile_burst(server, new_client, step, tmp_path):
             if k % 50 == 49:
                 time.sleep(0.002)  # a breath: the loopback queue is not the test
         last = first + len(chunk) - 1
-        settle(checker, server, SETTLE_WAIT)
+        g.settle(checker, server, SETTLE_WAIT)
         if not server.alive():
             g.fail(f"the server died during the hostile burst, at or before datagram #{last} "
                    f"({server.exit_text()})",
