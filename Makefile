@@ -4,7 +4,7 @@ CC      ?= cc
 CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
-CPPFLAGS += -Icommon
+CPPFLAGS ?=
 LDLIBS  :=
 
 # SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer, in a build directory of its own so
@@ -21,10 +21,9 @@ endif
 
 ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS)
 
-# The shared library: every .c in common/.
+# The shared library: every .c in common/, compiled once; nothing in common/ includes a step's file.
 COMMON_SRC := $(sort $(wildcard common/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
-COMMON_LIB := $(BUILD)/libdnscommon.a
 
 # Steps: steps/NN-name/ builds into $(BUILD)/step-N (NN without its leading zero).
 STEP_DIRS := $(sort $(wildcard steps/[0-9][0-9]-*))
@@ -36,10 +35,29 @@ empty :=
 space := $(empty) $(empty)
 STEP_LIST := $(subst $(space),$(comma),$(STEP_NUMS))
 
-# Unit tests: every tests/unit/*.c, linked with the library and CUnit.
-UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
-UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
-UNIT_BIN := $(BUILD)/unit-tests
+# Copy-on-change. Step N is built from common/ plus, for each file name, the copy in the
+# highest-numbered of steps/01..N that has it: a step directory holds only the files its stage adds
+# or changes. $(call layers,N) lists where step N's files come from, oldest first; $(call
+# overlay,N,c) is the newest copy of every .c file name in them. Headers follow the same rule
+# through the include path, newest layer first (tests/check-layout.py checks that no file picks
+# up an older header from its own directory).
+# (Steps are numbered 1, 2, 3, ... without gaps, so step N's directory is the Nth.)
+layers          = common $(wordlist 1,$(1),$(STEP_DIRS))
+reverse         = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+newest          = $(lastword $(wildcard $(addsuffix /$(1),$(2))))
+overlay         = $(foreach f,$(sort $(notdir $(wildcard $(addsuffix /*.$(2),$(call layers,$(1)))))),$(call newest,$(f),$(call layers,$(1))))
+step_includes   = $(addprefix -I,$(call reverse,$(call layers,$(1))))
+# Objects of step N: common/ files come from the shared objects, step files are compiled for
+# step N with its include path.
+step_objects    = $(foreach s,$(call overlay,$(1),c),$(if $(filter common/%,$(s)),$(BUILD)/obj/$(s:.c=.o),$(BUILD)/obj/step-$(1)/$(s:.c=.o)))
+
+# Unit tests: tests/unit/*.c test common/ (tests/unit/test_name.c tests common/name.c);
+# tests/unit/NN-name/*.c test the files of steps/NN-name/ and build against step N's overlay.
+UNIT_COMMON_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_COMMON_OBJ := $(UNIT_COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_STEP_DIRS  := $(sort $(wildcard tests/unit/[0-9][0-9]-*))
+UNIT_STEP_NUMS  := $(foreach d,$(UNIT_STEP_DIRS),$(call step_num,$(d)))
+UNIT_BINS       := $(BUILD)/unit/common $(UNIT_STEP_NUMS:%=$(BUILD)/unit/step-%)
 
 # The Python that has pytest and dnspython (found when a target needs it).
 PYTHON = $(shell tests/find-python.sh)
@@ -54,22 +72,33 @@ ARGS   ?=
 STEP   ?= $(lastword $(STEP_NUMS))
 SERVER ?=
 
-.PHONY: all test unit conformance deps grade help format clean $(STEP_NUMS:%=step-%) \
+.PHONY: all test unit conformance deps grade help format clean check-layout $(STEP_NUMS:%=step-%) \
         $(STEP_NUMS:%=test-step-%) $(STEP_NUMS:%=diff-step-%)
 
 all: $(STEP_BINS)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/common/%.o: common/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) -Icommon $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(COMMON_LIB): $(COMMON_OBJ)
-	@rm -f $@
-	$(AR) rcs $@ $^
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -Icommon -Itests/unit $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-# One block of rules per step directory.
+# One block of rules per step directory: $(1) is the directory, $(2) the step number.
 define STEP_RULES
-$(BUILD)/step-$(2): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(COMMON_LIB)
+STEP_OBJ_$(2) := $(call step_objects,$(2))
+
+$(BUILD)/obj/step-$(2)/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(call step_includes,$(2)) $$(CPPFLAGS) $$(ALL_CFLAGS) -MMD -MP -c $$< -o $$@
+
+# The unit tests of step $(2)'s files: the same include path, and tests.h.
+$(BUILD)/obj/step-$(2)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(call step_includes,$(2)) -Itests/unit $$(CPPFLAGS) $$(ALL_CFLAGS) -MMD -MP -c $$< -o $$@
+
+$(BUILD)/step-$(2): $$(STEP_OBJ_$(2))
 	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 
 step-$(2): $(BUILD)/step-$(2)
@@ -78,31 +107,54 @@ step-$(2): $(BUILD)/step-$(2)
 test-step-$(2): deps $(BUILD)/step-$(2)
 	$$(PYTHON) -m pytest tests/conformance --steps $(2) --build-dir $(BUILD) $$(PYTEST_ARGS)
 
+# What chapter $(2) walks through: every file of $(1) against the copy it overrides.
 diff-step-$(2):
-	@$(if $(3),diff -ru --label $(3) --label $(1) $(3) $(1) || true,echo "step $(2) is the first step: nothing to compare with")
+	@$(foreach f,$(sort $(notdir $(wildcard $(1)/*))),\
+	    $(call diff_file,$(call newest,$(f),$(filter-out $(1),$(call layers,$(2)))),$(1)/$(f)))true
 endef
-STEP_INDEXES := $(shell seq 1 $(words $(STEP_DIRS)))
-$(foreach i,$(STEP_INDEXES),$(eval $(call STEP_RULES,$(word $(i),$(STEP_DIRS)),$(call step_num,$(word $(i),$(STEP_DIRS))),$(filter-out none,$(word $(i),none $(STEP_DIRS))))))
 
-$(UNIT_BIN): $(UNIT_OBJ) $(COMMON_LIB)
+# $(call diff_file,OLD,NEW): a header line, then a unified diff, or the whole file when it is new.
+diff_file = $(if $(1),echo "=== $(2): changed from $(1)"; diff -u --label $(1) --label $(2) $(1) $(2);,\
+    echo "=== $(2): new"; diff -u --label /dev/null --label $(2) /dev/null $(2);)
+
+$(foreach d,$(STEP_DIRS),$(eval $(call STEP_RULES,$(d),$(call step_num,$(d)))))
+
+# A unit-test binary per layer that has tests: tests/unit/main.c runs the suites that
+# suites.c of its directory registers.
+$(BUILD)/unit/common: $(UNIT_COMMON_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -lcunit -o $@
+
+define UNIT_RULES
+$(BUILD)/unit/step-$(2): $(BUILD)/obj/tests/unit/main.o \
+        $(patsubst %.c,$(BUILD)/obj/step-$(2)/%.o,$(sort $(wildcard $(1)/*.c))) \
+        $(filter-out %/main.o,$(STEP_OBJ_$(2)))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) $$^ -lcunit -o $$@
+endef
+$(foreach d,$(UNIT_STEP_DIRS),$(eval $(call UNIT_RULES,$(d),$(call step_num,$(d)))))
 
 deps:
 	@tests/deps.sh
 
-unit: deps $(UNIT_BIN)
-	$(UNIT_BIN)
+unit: deps $(UNIT_BINS)
+	@status=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || status=1; done; exit $$status
+
+# The copy-on-change layout holds: no step file equal to the one it overrides, no unused file, no
+# file that would compile against an older copy of a header.
+check-layout: deps
+	@$(PYTHON) tests/check-layout.py
 
 conformance: deps $(STEP_BINS)
 	$(PYTHON) -m pytest tests/conformance --steps $(STEP_LIST) --build-dir $(BUILD) $(PYTEST_ARGS)
 
-test: deps all unit conformance
+test: deps all check-layout unit conformance
 
 grade: deps $(if $(SERVER),,$(BUILD)/step-$(STEP))
 	$(PYTHON) tests/grade.py --step $(STEP) --build-dir $(BUILD) $(if $(SERVER),--server-cmd '$(SERVER)')
 
 format:
-	clang-format -i common/*.[ch] steps/*/*.[ch] tests/unit/*.[ch]
+	clang-format -i common/*.[ch] steps/*/*.[ch] tests/unit/*.[ch] tests/unit/*/*.[ch]
 
 clean:
 	rm -rf build
@@ -111,11 +163,13 @@ help:
 	@echo 'make                  build every step into $(BUILD)/step-N'
 	@echo 'make step-N           build and start the stage-N server on 127.0.0.1:2053 (ARGS="--trace")'
 	@echo 'make test             check packages, build, run the unit and conformance tests'
-	@echo 'make unit             only the CUnit tests of common/'
+	@echo 'make unit             only the CUnit tests (common/ and each step that has its own)'
+	@echo 'make check-layout     check the copy-on-change layout of steps/'
 	@echo 'make test-step-N      only the conformance tests that apply to stage N'
 	@echo 'make grade STEP=N     grade stage N (and the earlier stages that still apply) against'
 	@echo "                      $(BUILD)/step-N, or any server: SERVER='python3 my.py --port {port}'"
-	@echo 'make diff-step-N      what step N changed in its step directory, against step N-1'
+	@echo 'make diff-step-N      the code of chapter N: each file of its step directory against the'
+	@echo '                      copy it overrides (or the whole file when it is new)'
 	@echo 'make SANITIZE=1 ...   the same with AddressSanitizer + UndefinedBehaviorSanitizer'
 	@echo 'make memcheck         the stage-5 conformance tests with the server under valgrind'
 	@echo 'make fuzz             libFuzzer targets, FUZZ_SECONDS each (default 60)'
@@ -127,4 +181,4 @@ help:
 # Hardening and performance (fuzz, memcheck, bench) live beside their tests.
 include $(sort $(wildcard tests/*/*.mk))
 
--include $(COMMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(wildcard $(BUILD)/obj/steps/*/*.d)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

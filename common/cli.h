@@ -1,6 +1,6 @@
-/* opt: the command line every step shares, plus options a step adds. */
-#ifndef DNS_OPT_H
-#define DNS_OPT_H
+/* cli: the command line every step shares, plus options a step adds. */
+#ifndef DNS_CLI_H
+#define DNS_CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,13 +10,13 @@
 #include "log.h"
 
 enum {
-    OPT_DEFAULT_PORT = 2053, /* unprivileged, so no root is needed; 53 is the real one */
+    CLI_DEFAULT_PORT = 2053, /* unprivileged, so no root is needed; 53 is the real one */
 };
-#define OPT_DEFAULT_ADDRESS "127.0.0.1"
+#define CLI_DEFAULT_ADDRESS "127.0.0.1"
 
 /* Options every step takes:
  *   --address A   --port P   --trace   --log-level L   --help */
-struct opt_common {
+struct cli_common {
     const char *address;
     uint16_t port;
     bool trace;
@@ -24,7 +24,7 @@ struct opt_common {
 };
 
 /* An option a step adds, e.g. --zone FILE. */
-struct opt_extra {
+struct cli_extra {
     const char *name; /* without the leading "--" */
     const char *arg;  /* the argument's name for --help ("FILE"), or NULL for a flag */
     const char *help; /* one line for --help */
@@ -33,19 +33,19 @@ struct opt_extra {
     const char *(*apply)(void *ctx, const char *value);
 };
 
-enum opt_result { OPT_RUN, OPT_HELP, OPT_ERROR };
+enum cli_result { CLI_RUN, CLI_HELP, CLI_ERROR };
 
 /*
  * Parses argv[1..argc-1]: "--name VALUE" and "--name=VALUE" forms. Fills `out`
  * (starting from the defaults) and calls the extras' apply(ctx, value).
- * Returns OPT_RUN, OPT_HELP for --help, or OPT_ERROR with a message in `err`
+ * Returns CLI_RUN, CLI_HELP for --help, or CLI_ERROR with a message in `err`
  * (unknown option, missing or bad value, stray argument).
  */
-enum opt_result opt_parse(int argc, char **argv, const struct opt_extra *extras, size_t n_extras,
-                          void *ctx, struct opt_common *out, char *err, size_t errcap);
+enum cli_result cli_parse(int argc, char **argv, const struct cli_extra *extras, size_t n_extras,
+                          void *ctx, struct cli_common *out, char *err, size_t errcap);
 
 /* Prints the usage text: the synopsis, `summary`, and every option. */
-void opt_usage(FILE *f, const char *program, const char *summary, const struct opt_extra *extras,
+void cli_usage(FILE *f, const char *program, const char *summary, const struct cli_extra *extras,
                size_t n_extras);
 
 #endif

@@ -12,6 +12,9 @@ enum {
     /* RFC 1035 2.3.4 / 4.2.1: a UDP message is at most 512 bytes unless the
      * client says it can take more with EDNS(0) (RFC 6891). */
     DNS_UDP_MAX = 512,
+    /* RFC 1035 4.2.2: over TCP a message has a 16-bit length prefix, so no
+     * DNS message is longer than this. */
+    DNS_MESSAGE_MAX = 65535,
     /* The largest UDP payload IPv4 can carry: 65535 - 20 (IP) - 8 (UDP). */
     DNS_DATAGRAM_MAX = 65507,
     /* The largest datagram any address family can hand us (IPv6 allows

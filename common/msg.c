@@ -2,6 +2,7 @@
 #include "msg.h"
 
 #include "dns.h"
+#include "rdata.h"
 
 enum name_status msg_read_question(struct buf_reader *r, struct msg_question *q)
 {
@@ -13,9 +14,9 @@ enum name_status msg_read_question(struct buf_reader *r, struct msg_question *q)
     return buf_reader_ok(r) ? NAME_OK : NAME_ERR_TRUNCATED;
 }
 
-void msg_write_question(struct buf_writer *w, const struct msg_question *q, struct name_ctable *t)
+void msg_write_question(struct buf_writer *w, const struct msg_question *q)
 {
-    name_write(w, &q->qname, t);
+    name_write(w, &q->qname);
     buf_write_u16(w, q->qtype);
     buf_write_u16(w, q->qclass);
 }
@@ -34,7 +35,7 @@ enum name_status msg_read_rr(struct buf_reader *r, struct msg_rr *rr)
     return buf_reader_ok(r) ? NAME_OK : NAME_ERR_TRUNCATED;
 }
 
-int msg_parse_query(const uint8_t *data, size_t len, unsigned max_questions, struct msg_query *q)
+int msg_parse_query(const uint8_t *data, size_t len, struct msg_query *q)
 {
     struct buf_reader r;
     buf_reader_init(&r, data, len);
@@ -53,15 +54,13 @@ int msg_parse_query(const uint8_t *data, size_t len, unsigned max_questions, str
     if (hdr_opcode(&q->hdr) != DNS_OPCODE_QUERY)
         return DNS_RCODE_NOTIMP;
 
-    if (max_questions > MSG_QUESTIONS_MAX)
-        max_questions = MSG_QUESTIONS_MAX;
-    if (q->hdr.qdcount == 0 || q->hdr.qdcount > max_questions)
+    if (q->hdr.qdcount == 0 || q->hdr.qdcount > MSG_QUESTIONS_MAX)
         return DNS_RCODE_FORMERR;
     /* A query carries no answers or authority (as NSD checks). */
     if (q->hdr.ancount != 0 || q->hdr.nscount != 0)
         return DNS_RCODE_FORMERR;
 
-    /* Bounded by max_questions (<= MSG_QUESTIONS_MAX). */
+    /* Bounded by MSG_QUESTIONS_MAX, checked above. */
     for (unsigned i = 0; i < q->hdr.qdcount; i++) {
         if (msg_read_question(&r, &q->question[i]) != NAME_OK)
             return DNS_RCODE_FORMERR;
@@ -90,4 +89,98 @@ size_t msg_write_header_reply(const struct hdr *query, unsigned rcode, uint8_t *
     buf_writer_init(&w, out, cap);
     hdr_encode(&w, &reply);
     return buf_writer_ok(&w) ? w.pos : 0;
+}
+
+const char *msg_strerror(enum msg_status status)
+{
+    switch (status) {
+    case MSG_OK:
+        return "ok";
+    case MSG_ERR_HEADER:
+        return "shorter than the 12-byte header";
+    case MSG_ERR_TOO_LONG:
+        return "longer than 65535 bytes";
+    case MSG_ERR_QUESTION:
+        return "a question is malformed or missing";
+    case MSG_ERR_RECORD:
+        return "a record is malformed or missing";
+    case MSG_ERR_RDATA:
+        return "a record's RDATA does not match its type";
+    case MSG_ERR_TOO_MANY:
+        return "more questions or records than this parser holds";
+    case MSG_ERR_TRAILING:
+        return "bytes after the last record";
+    }
+    return "unknown message error";
+}
+
+enum msg_status msg_parse(const uint8_t *data, size_t len, struct msg *m)
+{
+    struct buf_reader r;
+    buf_reader_init(&r, data, len);
+    m->data = data;
+    m->len = len;
+    m->qdcount = 0;
+    for (int s = 0; s < MSG_SECTIONS; s++)
+        m->count[s] = 0;
+    hdr_decode(&r, &m->hdr);
+    if (!buf_reader_ok(&r))
+        return MSG_ERR_HEADER;
+    /* The index keeps 16-bit offsets, which reach any DNS message. */
+    if (len > DNS_MESSAGE_MAX)
+        return MSG_ERR_TOO_LONG;
+
+    if (m->hdr.qdcount > MSG_QUESTIONS_MAX)
+        return MSG_ERR_TOO_MANY;
+    /* Bounded by MSG_QUESTIONS_MAX. */
+    for (unsigned i = 0; i < m->hdr.qdcount; i++) {
+        if (msg_read_question(&r, &m->question[i]) != NAME_OK)
+            return MSG_ERR_QUESTION;
+        m->qdcount = i + 1;
+    }
+
+    const uint16_t counts[MSG_SECTIONS] = {m->hdr.ancount, m->hdr.nscount, m->hdr.arcount};
+    size_t total = 0;
+    for (int s = 0; s < MSG_SECTIONS; s++) {
+        /* Bounded by the count, and each record consumes at least
+         * DNS_RR_FIXED + 1 bytes or fails, so a lying count stops at the end
+         * of the message; MSG_RECORDS_MAX bounds the index. */
+        for (unsigned i = 0; i < counts[s]; i++) {
+            if (total >= MSG_RECORDS_MAX)
+                return MSG_ERR_TOO_MANY;
+            struct msg_record *rec = &m->record[total];
+            struct name owner;
+            rec->owner = (uint16_t)r.pos;
+            if (name_read(&r, &owner) != NAME_OK)
+                return MSG_ERR_RECORD;
+            rec->type = buf_read_u16(&r);
+            rec->class_ = buf_read_u16(&r);
+            rec->ttl = buf_read_u32(&r);
+            rec->rdlength = buf_read_u16(&r);
+            rec->rdata = (uint16_t)r.pos;
+            if (!buf_reader_ok(&r))
+                return MSG_ERR_RECORD;
+            if (rdata_unpack(&r, rec->type, rec->rdlength, NULL) != RDATA_OK)
+                return MSG_ERR_RDATA;
+            total++;
+            m->count[s]++;
+        }
+    }
+    return buf_remaining(&r) == 0 ? MSG_OK : MSG_ERR_TRAILING;
+}
+
+size_t msg_section_start(const struct msg *m, enum msg_section section)
+{
+    size_t start = 0;
+    for (int s = 0; s < (int)section; s++)
+        start += m->count[s];
+    return start;
+}
+
+void msg_record_owner(const struct msg *m, const struct msg_record *rec, struct name *out)
+{
+    struct buf_reader r;
+    buf_reader_init(&r, m->data, m->len);
+    buf_seek(&r, rec->owner);
+    name_read(&r, out);
 }

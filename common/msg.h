@@ -40,8 +40,8 @@ struct msg_rr {
  * status (or NAME_ERR_TRUNCATED for missing QTYPE/QCLASS) returned. */
 enum name_status msg_read_question(struct buf_reader *r, struct msg_question *q);
 
-/* Appends a question; the name goes through `t` if not NULL. */
-void msg_write_question(struct buf_writer *w, const struct msg_question *q, struct name_ctable *t);
+/* Appends a question, its name uncompressed. */
+void msg_write_question(struct buf_writer *w, const struct msg_question *q);
 
 /* Reads a record's owner name and fixed fields and skips its RDATA, leaving
  * the reader after the record. Fails like msg_read_question(), also when the
@@ -54,8 +54,9 @@ enum name_status msg_read_rr(struct buf_reader *r, struct msg_rr *rr);
 enum { MSG_DROP = -1 };
 
 enum {
-    /* How many questions msg_parse_query() keeps. Steps 3-4 take exactly one;
-     * a later step takes up to this many (real servers take one). */
+    /* Questions one message may carry for us. RFC 9619 says a query has
+     * exactly one, and steps 3 and 4 answer anything else with FORMERR; step 5
+     * answers up to this many, as an online DNS challenge asks. */
     MSG_QUESTIONS_MAX = 16,
 };
 
@@ -67,20 +68,21 @@ struct msg_query {
 };
 
 /*
- * Parses a query of `len` bytes, accepting between 1 and `max_questions`
- * questions (at most MSG_QUESTIONS_MAX). Returns
+ * Parses a query of `len` bytes with up to MSG_QUESTIONS_MAX questions (the
+ * caller decides how many it answers). Returns
  *   MSG_DROP            datagram under 12 bytes, or QR=1 (a response: never
  *                       answer one, or two servers could bounce packets forever);
  *   DNS_RCODE_NOTIMP    OPCODE is not QUERY (q->hdr is filled);
- *   DNS_RCODE_FORMERR   QDCOUNT out of range, records in the answer or
- *                       authority section, a malformed question or record,
- *                       or bytes after the last record (q->hdr is filled);
+ *   DNS_RCODE_FORMERR   no question or more than MSG_QUESTIONS_MAX, records in
+ *                       the answer or authority section, a malformed question
+ *                       or record, or bytes after the last record (q->hdr is
+ *                       filled);
  *   DNS_RCODE_NOERROR   q is filled and can be answered.
  * Records in the additional section (e.g. a client's EDNS OPT) are checked
  * for shape and otherwise ignored. This is the one place where a codec error
- * becomes an RCODE.
+ * in a query becomes an RCODE.
  */
-int msg_parse_query(const uint8_t *data, size_t len, unsigned max_questions, struct msg_query *q);
+int msg_parse_query(const uint8_t *data, size_t len, struct msg_query *q);
 
 /*
  * Writes a reply that is only a header: hdr_reply_to(query, rcode) with all
@@ -88,5 +90,73 @@ int msg_parse_query(const uint8_t *data, size_t len, unsigned max_questions, str
  * `cap` is too small.
  */
 size_t msg_write_header_reply(const struct hdr *query, unsigned rcode, uint8_t *out, size_t cap);
+
+/* Parsing a whole message ----------------------------------------------------- */
+
+/*
+ * A message read once and indexed: the header, the questions, and for every
+ * record its fixed fields and where its owner and RDATA are. Names stay in the
+ * message (msg_record_owner() and rdata_unpack() read them), so the index is
+ * small and nothing is copied until someone needs it. A forwarder or resolver
+ * reads each reply this way, then never walks its bytes again.
+ */
+
+enum msg_section { MSG_ANSWER, MSG_AUTHORITY, MSG_ADDITIONAL, MSG_SECTIONS };
+
+enum {
+    /* Records one parsed message may hold. A 64 KiB message of the smallest
+     * records (11 bytes each) could claim almost 6,000; no reply a server
+     * needs comes near this, and more is refused, not cut. */
+    MSG_RECORDS_MAX = 1024,
+};
+
+struct msg_record {
+    uint16_t owner; /* offset of the owner name in the message */
+    uint16_t type;
+    uint16_t class_;
+    uint32_t ttl;
+    uint16_t rdlength;
+    uint16_t rdata; /* offset of the RDATA */
+};
+
+struct msg {
+    const uint8_t *data; /* the message, which must outlive the index */
+    size_t len;
+    struct hdr hdr;
+    unsigned qdcount;
+    struct msg_question question[MSG_QUESTIONS_MAX];
+    /* Records in message order: answer, then authority, then additional. */
+    size_t count[MSG_SECTIONS];
+    struct msg_record record[MSG_RECORDS_MAX];
+};
+
+/* Why a message could not be parsed. */
+enum msg_status {
+    MSG_OK = 0,
+    MSG_ERR_HEADER,   /* shorter than the 12-byte header */
+    MSG_ERR_TOO_LONG, /* longer than DNS_MESSAGE_MAX: no DNS message is */
+    MSG_ERR_QUESTION, /* a question is malformed or missing */
+    MSG_ERR_RECORD,   /* a record's owner or fixed fields are malformed or missing */
+    MSG_ERR_RDATA,    /* a record's RDATA does not match its type's layout */
+    MSG_ERR_TOO_MANY, /* more than MSG_QUESTIONS_MAX questions or MSG_RECORDS_MAX records */
+    MSG_ERR_TRAILING, /* bytes after the last record */
+};
+
+const char *msg_strerror(enum msg_status status);
+
+/*
+ * Reads and checks the whole message: every name (owners, and the names
+ * inside RDATA of the types rdata.h knows) and every RDATA against its
+ * type's layout. On MSG_OK, `m` indexes it; on failure, m->hdr is filled if
+ * there was a header, and the status says what was wrong.
+ */
+enum msg_status msg_parse(const uint8_t *data, size_t len, struct msg *m);
+
+/* The first record of a section: m->record[msg_section_start(m, s)] and the
+ * m->count[s] records after it. */
+size_t msg_section_start(const struct msg *m, enum msg_section section);
+
+/* Reads a record's owner name (checked by msg_parse(), so this succeeds). */
+void msg_record_owner(const struct msg *m, const struct msg_record *rec, struct name *out);
 
 #endif

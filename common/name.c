@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dns.h"
+#include "text.h"
 
 /* The top two bits of a length byte say what it is (RFC 1035 4.1.4, RFC 6891 5). */
 enum {
@@ -198,73 +199,24 @@ bool name_is_subdomain(const struct name *n, const struct name *ancestor)
 
 /* Writing --------------------------------------------------------------------- */
 
-/* The offset of an earlier name equal to the suffix (wire, len), or -1. */
-static int name_ctable_find(const struct buf_writer *w, const struct name_ctable *t,
-                            const uint8_t *wire, size_t len, uint32_t hash)
+void name_write(struct buf_writer *w, const struct name *n)
 {
-    for (size_t i = 0; i < t->count; i++) {
-        if (t->entry[i].hash != hash)
-            continue;
-        /* Read the earlier name back from the message (it may itself end in a
-         * pointer) and compare; the hash alone could collide. */
-        struct buf_reader r;
-        struct name earlier;
-        buf_reader_init(&r, w->data, w->pos);
-        buf_seek(&r, t->entry[i].offset);
-        if (name_read(&r, &earlier) == NAME_OK && earlier.len == len &&
-            name_wire_equal(earlier.wire, wire, len))
-            return t->entry[i].offset;
-    }
-    return -1;
-}
-
-/* Records that the suffix (wire, len) starts at the writer's position. */
-static void name_ctable_add(const struct buf_writer *w, struct name_ctable *t, const uint8_t *wire,
-                            size_t len)
-{
-    /* Pointers reach only 14 bits, and our reader refuses pointers into the
-     * header, so offsets outside [12, 0x3FFF] are useless as targets. */
-    if (t->count >= NAME_CTABLE_MAX || w->pos < DNS_HEADER_SIZE || w->pos > NAME_POINTER_MAX)
-        return;
-    t->entry[t->count].offset = (uint16_t)w->pos;
-    t->entry[t->count].hash = name_hash(wire, len);
-    t->count++;
-}
-
-void name_write(struct buf_writer *w, const struct name *n, struct name_ctable *t)
-{
-    if (t == NULL) {
-        buf_write_bytes(w, n->wire, n->len);
-        return;
-    }
-    /* Find the longest suffix already in the message: try the whole name,
-     * then drop one label at a time. Bounded: each pass skips one label. */
-    size_t tail = 0;
-    int target = -1;
-    for (; tail < n->len && n->wire[tail] != 0; tail += 1 + (size_t)n->wire[tail]) {
-        size_t len = n->len - tail;
-        target = name_ctable_find(w, t, n->wire + tail, len, name_hash(n->wire + tail, len));
-        if (target >= 0)
-            break;
-    }
-    /* Write the labels before that suffix, recording each new suffix. */
-    for (size_t off = 0; off < tail; off += 1 + (size_t)n->wire[off]) {
-        if (buf_writer_ok(w))
-            name_ctable_add(w, t, n->wire + off, n->len - off);
-        buf_write_bytes(w, n->wire + off, 1 + (size_t)n->wire[off]);
-    }
-    if (target >= 0)
-        buf_write_u16(w, (uint16_t)(0xC000 | target));
-    else
-        buf_write_u8(w, 0);
+    buf_write_bytes(w, n->wire, n->len);
 }
 
 /* Text form ------------------------------------------------------------------- */
 
-/* Bytes written as \DDD in text: not printable ASCII, or special in zone files. */
-static bool name_needs_ddd(uint8_t c)
+/* How dig (BIND's name_totext) writes a byte of a label: characters that mean
+ * something in a zone file get a backslash ("\.", "\@"), bytes that are not
+ * printable ASCII (space included) become \DDD, the rest stay as they are. */
+enum name_text_form { NAME_TEXT_PLAIN, NAME_TEXT_BACKSLASH, NAME_TEXT_DDD };
+static enum name_text_form name_text_form(uint8_t c)
 {
-    return c <= ' ' || c >= 0x7F || strchr("\"();@$", c) != NULL;
+    if (c <= ' ' || c >= 0x7F)
+        return NAME_TEXT_DDD;
+    if (strchr("\".();\\@$", c) != NULL)
+        return NAME_TEXT_BACKSLASH;
+    return NAME_TEXT_PLAIN;
 }
 
 int name_to_text(const struct name *n, char *out, size_t cap)
@@ -290,12 +242,17 @@ int name_to_text(const struct name *n, char *out, size_t cap)
             for (size_t i = 0; i < llen && off + 1 + i < n->len; i++) {
                 uint8_t c = n->wire[off + 1 + i];
                 char piece[5];
-                if (c == '.' || c == '\\')
+                switch (name_text_form(c)) {
+                case NAME_TEXT_BACKSLASH:
                     snprintf(piece, sizeof piece, "\\%c", c);
-                else if (name_needs_ddd(c))
+                    break;
+                case NAME_TEXT_DDD:
                     snprintf(piece, sizeof piece, "\\%03u", c);
-                else
+                    break;
+                case NAME_TEXT_PLAIN:
                     snprintf(piece, sizeof piece, "%c", c);
+                    break;
+                }
                 NAME_PUT(piece);
             }
             NAME_PUT(".");
@@ -332,22 +289,9 @@ enum name_status name_from_text(const char *text, const struct name *origin, str
         size_t label_at = len++;
         size_t llen = 0;
         while (*p != '\0' && *p != '.') {
-            unsigned c = (unsigned char)*p++;
-            if (c == '\\') {
-                if (p[0] >= '0' && p[0] <= '9') {
-                    if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9'))
-                        return NAME_ERR_LABEL_TYPE;
-                    c = (unsigned)(p[0] - '0') * 100 + (unsigned)(p[1] - '0') * 10 +
-                        (unsigned)(p[2] - '0');
-                    if (c > 255)
-                        return NAME_ERR_LABEL_TYPE;
-                    p += 3;
-                } else if (*p != '\0') {
-                    c = (unsigned char)*p++;
-                } else {
-                    return NAME_ERR_LABEL_TYPE; /* a lone backslash at the end */
-                }
-            }
+            int c = text_unescape(&p);
+            if (c < 0)
+                return NAME_ERR_LABEL_TYPE; /* a bad escape */
             /* Keep room for the root label (1) at the end. */
             if (llen + 1 > NAME_LABEL_MAX || len + 1 + 1 > NAME_WIRE_MAX)
                 return NAME_ERR_TOO_LONG;

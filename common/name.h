@@ -35,7 +35,7 @@ enum {
      * never needs more than one pointer per label. */
     NAME_HOPS_MAX = NAME_LABELS_MAX,
     /* A compression pointer is 14 bits (RFC 1035 4.1.4): it cannot reach an
-     * offset above 0x3FFF, so names written later than that are not recorded. */
+     * offset above 0x3FFF. */
     NAME_POINTER_MAX = 0x3FFF,
     /* Longest text form: every octet written as \DDD (4 chars) plus a dot per
      * label, bounded generously, and the terminating NUL. */
@@ -82,53 +82,16 @@ enum name_status name_read(struct buf_reader *r, struct name *out);
 enum name_status name_read_visit(struct buf_reader *r, struct name *out, name_visit_fn *visit,
                                  void *ctx);
 
-/*
- * Compression table: where names already written into a message start, so
- * a later name can end with a pointer to one of them instead of repeating
- * its labels (RFC 1035 4.1.4). It belongs to one message and one writer.
- */
-enum {
-    /* Entries kept per message. A 512-byte reply rarely holds more than a few
-     * dozen distinct suffixes; past this, names are simply written longer. */
-    NAME_CTABLE_MAX = 256,
-};
-struct name_ctable {
-    size_t count;
-    struct {
-        uint16_t offset; /* where the suffix starts in the message */
-        uint32_t hash;   /* name_hash() of that suffix, to skip most comparisons */
-    } entry[NAME_CTABLE_MAX];
-};
-
-static inline void name_ctable_init(struct name_ctable *t)
-{
-    t->count = 0;
-}
-/* For mark -> write -> roll back: remembers how many entries there are... */
-static inline size_t name_ctable_mark(const struct name_ctable *t)
-{
-    return t->count;
-}
-/* ...and forgets the entries added after the mark (their bytes are gone). */
-static inline void name_ctable_rollback(struct name_ctable *t, size_t mark)
-{
-    if (mark < t->count)
-        t->count = mark;
-}
-
-/*
- * Appends `n` to the writer. With a table, the longest suffix of `n` already
- * in the message (compared ignoring case) is replaced by a pointer to it, and
- * each suffix written out in full is recorded if it starts at or below
- * NAME_POINTER_MAX. With `t` NULL the name is written plainly. On failure
- * (no room) the writer's error is set; roll back to a mark to undo.
- */
-void name_write(struct buf_writer *w, const struct name *n, struct name_ctable *t);
+/* Appends `n` uncompressed (its wire form as it is). On failure (no room)
+ * the writer's error is set; roll back to a mark to undo. Writing names
+ * with compression pointers is stage 5's work (steps/05-compression). */
+void name_write(struct buf_writer *w, const struct name *n);
 
 /*
  * Text form, as dig prints it: labels separated by dots, a final dot, the root
- * as ".". A '.' or '\' inside a label is escaped with '\', and bytes outside
- * printable ASCII, plus '"', '(', ')', ';', '@', '$' and space, as \DDD.
+ * as ".". Inside a label, the characters that mean something in a zone file
+ * ('.', '\', '"', '(', ')', ';', '@', '$') get a backslash ("a\@b."), and
+ * bytes outside printable ASCII, space included, are written \DDD ("a\032b.").
  * Writes at most `cap` bytes including the NUL; returns the length of the
  * text, or -1 (with `out` holding "") if it does not fit.
  */

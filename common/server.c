@@ -119,20 +119,20 @@ static int server_loop(const struct server_step *step, bool trace, int fd,
 
 int server_main(const struct server_step *step, int argc, char **argv)
 {
-    struct opt_common opts;
+    struct cli_common opts;
     char err[256];
 
     log_init(step->program, LOG_INFO);
     switch (
-        opt_parse(argc, argv, step->extras, step->n_extras, step->ctx, &opts, err, sizeof err)) {
-    case OPT_HELP:
-        opt_usage(stdout, step->program, step->summary, step->extras, step->n_extras);
+        cli_parse(argc, argv, step->extras, step->n_extras, step->ctx, &opts, err, sizeof err)) {
+    case CLI_HELP:
+        cli_usage(stdout, step->program, step->summary, step->extras, step->n_extras);
         return 0;
-    case OPT_ERROR:
+    case CLI_ERROR:
         fprintf(stderr, "%s: %s\n", step->program, err);
-        opt_usage(stderr, step->program, step->summary, step->extras, step->n_extras);
+        cli_usage(stderr, step->program, step->summary, step->extras, step->n_extras);
         return 2;
-    case OPT_RUN:
+    case CLI_RUN:
         break;
     }
     log_init(step->program, opts.log_level);
@@ -147,7 +147,7 @@ int server_main(const struct server_step *step, int argc, char **argv)
 
     struct net_addr addr;
     if (net_addr_parse(opts.address, opts.port, &addr) != 0) {
-        log_error("bad address '%s'", opts.address); /* opt_parse checked it already */
+        log_error("bad address '%s'", opts.address); /* cli_parse checked it already */
         return 2;
     }
     char addr_text[NET_ADDR_TEXT_MAX];

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "opt.h"
+#include "cli.h"
 
 /* What a handler returns to send nothing at all (0 would send an empty datagram). */
 #define SERVER_NO_REPLY ((size_t)-1)
@@ -24,7 +24,7 @@ struct server_step {
     const char *summary; /* one line for --help */
     server_handler_fn *handle;
     void *ctx;                      /* passed to handle() and to the extras */
-    const struct opt_extra *extras; /* options this step adds, or NULL */
+    const struct cli_extra *extras; /* options this step adds, or NULL */
     size_t n_extras;
     /* Called once after the options are parsed and before the socket is
      * opened (e.g. to load zones), or NULL. Returns 0, or non-zero to stop

@@ -11,6 +11,7 @@
 #include "dns.h"
 #include "hdr.h"
 #include "name.h"
+#include "rdata.h"
 
 /*
  * One walker serves both trace_message() and trace_summary(): with `out` NULL
@@ -446,11 +447,12 @@ static void trace_header(struct trace *t)
 /* RDATA ------------------------------------------------------------------------ */
 
 /*
- * Each decoder reads from `r`, a reader over the message that ends where the
- * RDATA ends: a field that would cross RDLENGTH fails like one that crosses
- * the end of the message, while compression pointers (which point backwards)
- * still reach the earlier names. A decoder returns false after writing why
- * into `why`.
+ * RDATA is decoded field by field from the record-type table (rdata.h), the
+ * same table the zone reader and the reply writer use. It reads from `r`, a
+ * reader over the message that ends where the RDATA ends: a field that would
+ * cross RDLENGTH fails like one that crosses the end of the message, while
+ * compression pointers (which point backwards) still reach the earlier
+ * names. A decoder returns false after writing why into `why`.
  */
 struct trace_rdata {
     struct trace *t;
@@ -472,111 +474,16 @@ static bool trace_rdata_name(struct trace_rdata *d, const char *role)
     return false;
 }
 
-/* Reads an n-byte number inside RDATA (n is 1, 2 or 4). */
-static bool trace_rdata_uint(struct trace_rdata *d, size_t n, const char *field, uint32_t *v,
-                             size_t *start)
+/* Reads a 16-bit number inside RDATA that is not a field of its own (an
+ * option's code or length). */
+static bool trace_rdata_u16(struct trace_rdata *d, const char *field, uint32_t *v, size_t *start)
 {
     *start = d->r->pos;
-    *v = n == 4 ? buf_read_u32(d->r) : n == 2 ? buf_read_u16(d->r) : buf_read_u8(d->r);
+    *v = buf_read_u16(d->r);
     if (buf_reader_ok(d->r))
         return true;
     snprintf(d->why, sizeof(d->why), "%s runs past the end of the RDATA", field);
     return false;
-}
-
-/* A field that must be exactly RDLENGTH bytes (A, AAAA). */
-static bool trace_rdata_exact(struct trace_rdata *d, const char *type, size_t want)
-{
-    if (d->rdlength == want)
-        return true;
-    snprintf(d->why, sizeof(d->why), "%s RDATA is %zu bytes, but RDLENGTH is %u", type, want,
-             (unsigned)d->rdlength);
-    return false;
-}
-
-static bool trace_rdata_a(struct trace_rdata *d)
-{
-    if (!trace_rdata_exact(d, "A", 4))
-        return false;
-    size_t start = d->r->pos;
-    uint8_t a[4];
-    for (size_t i = 0; i < 4; i++)
-        a[i] = buf_read_u8(d->r);
-    trace_field(d->t, start, d->r->pos, "ADDRESS", "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-    return true;
-}
-
-static bool trace_rdata_aaaa(struct trace_rdata *d)
-{
-    if (!trace_rdata_exact(d, "AAAA", 16))
-        return false;
-    size_t start = d->r->pos;
-    uint8_t a[16];
-    char text[INET6_ADDRSTRLEN];
-    buf_read_bytes(d->r, a, sizeof(a));
-    if (!inet_ntop(AF_INET6, a, text, sizeof(text)))
-        snprintf(text, sizeof(text), "?");
-    trace_field(d->t, start, d->r->pos, "ADDRESS", "%s", text);
-    return true;
-}
-
-static bool trace_rdata_mx(struct trace_rdata *d)
-{
-    uint32_t pref;
-    size_t start;
-    if (!trace_rdata_uint(d, 2, "PREFERENCE", &pref, &start))
-        return false;
-    trace_field(d->t, start, d->r->pos, "PREFERENCE", "%u (lower is tried first)", (unsigned)pref);
-    return trace_rdata_name(d, "EXCHANGE");
-}
-
-static bool trace_rdata_soa(struct trace_rdata *d)
-{
-    static const struct {
-        const char *field;
-        const char *why;
-    } times[] = {
-        {"REFRESH", "secondaries check the serial this often"},
-        {"RETRY", "after a failed refresh"},
-        {"EXPIRE", "secondaries stop answering after"},
-        {"MINIMUM", "TTL of negative answers, RFC 2308"},
-    };
-    uint32_t v;
-    size_t start;
-    char human[32];
-    if (!trace_rdata_name(d, "MNAME") || !trace_rdata_name(d, "RNAME"))
-        return false;
-    if (!trace_rdata_uint(d, 4, "SERIAL", &v, &start))
-        return false;
-    trace_field(d->t, start, d->r->pos, "SERIAL", "%lu", (unsigned long)v);
-    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-        if (!trace_rdata_uint(d, 4, times[i].field, &v, &start))
-            return false;
-        trace_field(d->t, start, d->r->pos, times[i].field, "%lu (%s: %s)", (unsigned long)v,
-                    trace_duration(v, human, sizeof(human)), times[i].why);
-    }
-    return true;
-}
-
-/* TXT: one or more character-strings, each a length byte then its bytes. */
-static bool trace_rdata_txt(struct trace_rdata *d)
-{
-    /* Each string takes at least its length byte, so this loop ends. */
-    while (buf_remaining(d->r) > 0) {
-        size_t start = d->r->pos;
-        uint8_t n = buf_read_u8(d->r);
-        uint8_t s[TRACE_STRING_MAX];
-        buf_read_bytes(d->r, s, n);
-        if (!buf_reader_ok(d->r)) {
-            snprintf(d->why, sizeof(d->why),
-                     "a character-string of %u bytes runs past the end of the RDATA", (unsigned)n);
-            return false;
-        }
-        char text[TRACE_STRING_TEXT_MAX];
-        trace_field(d->t, start, d->r->pos, "string", "%u \"%s\"", (unsigned)n,
-                    trace_quote(s, n, text, sizeof(text)));
-    }
-    return true;
 }
 
 static const char *trace_option_name(uint16_t code)
@@ -601,42 +508,102 @@ static const char *trace_option_name(uint16_t code)
     }
 }
 
-/* OPT (RFC 6891 6.1.2): options, each a code, a length and that many bytes. */
-static bool trace_rdata_opt(struct trace_rdata *d)
+/* One EDNS option (RFC 6891 6.1.2): a code, a length and that many bytes. */
+static bool trace_rdata_option(struct trace_rdata *d)
 {
-    /* Each option takes at least 4 bytes, so this loop ends. */
-    while (buf_remaining(d->r) > 0) {
-        uint32_t code, olen;
-        size_t start;
-        if (!trace_rdata_uint(d, 2, "OPTION-CODE", &code, &start))
-            return false;
-        const char *name = trace_option_name((uint16_t)code);
-        trace_field(d->t, start, d->r->pos, "OPT-CODE", "%s (%u)", name ? name : "unknown",
-                    (unsigned)code);
-        if (!trace_rdata_uint(d, 2, "OPTION-LENGTH", &olen, &start))
-            return false;
-        trace_field(d->t, start, d->r->pos, "OPT-LEN", "%u", (unsigned)olen);
-        start = d->r->pos;
-        buf_skip(d->r, olen);
-        if (!buf_reader_ok(d->r)) {
-            snprintf(d->why, sizeof(d->why), "option data of %u bytes runs past the RDATA",
-                     (unsigned)olen);
-            return false;
-        }
-        trace_field(d->t, start, d->r->pos, "OPT-DATA", "%u byte%s", (unsigned)olen,
-                    olen == 1 ? "" : "s");
+    uint32_t code, olen;
+    size_t start;
+    if (!trace_rdata_u16(d, "OPTION-CODE", &code, &start))
+        return false;
+    const char *name = trace_option_name((uint16_t)code);
+    trace_field(d->t, start, d->r->pos, "OPT-CODE", "%s (%u)", name ? name : "unknown",
+                (unsigned)code);
+    if (!trace_rdata_u16(d, "OPTION-LENGTH", &olen, &start))
+        return false;
+    trace_field(d->t, start, d->r->pos, "OPT-LEN", "%u", (unsigned)olen);
+    start = d->r->pos;
+    buf_skip(d->r, olen);
+    if (!buf_reader_ok(d->r)) {
+        snprintf(d->why, sizeof(d->why), "option data of %u bytes runs past the RDATA",
+                 (unsigned)olen);
+        return false;
     }
+    trace_field(d->t, start, d->r->pos, "OPT-DATA", "%u byte%s", (unsigned)olen,
+                olen == 1 ? "" : "s");
     return true;
 }
 
-static bool trace_rdata_other(struct trace_rdata *d, uint16_t type)
+/* One character-string: a length byte, then that many bytes. */
+static bool trace_rdata_string(struct trace_rdata *d, const struct rdata_field *f)
 {
-    char ttext[32];
     size_t start = d->r->pos;
-    buf_skip(d->r, d->rdlength);
-    trace_field(d->t, start, d->r->pos, "rdata", "%u byte%s of %s, not decoded here",
-                (unsigned)d->rdlength, d->rdlength == 1 ? "" : "s",
-                trace_type_text(type, ttext, sizeof(ttext)));
+    if (buf_remaining(d->r) == 0) {
+        snprintf(d->why, sizeof(d->why), "%s runs past the end of the RDATA", f->name);
+        return false;
+    }
+    uint8_t n = buf_read_u8(d->r);
+    uint8_t s[TRACE_STRING_MAX];
+    buf_read_bytes(d->r, s, n);
+    if (!buf_reader_ok(d->r)) {
+        snprintf(d->why, sizeof(d->why),
+                 "a character-string of %u bytes runs past the end of the RDATA", (unsigned)n);
+        return false;
+    }
+    char text[TRACE_STRING_TEXT_MAX];
+    trace_field(d->t, start, d->r->pos, f->name, "%u \"%s\"", (unsigned)n,
+                trace_quote(s, n, text, sizeof(text)));
+    return true;
+}
+
+/* One field of the row; names are shown label by label like any other name. */
+static bool trace_rdata_field(struct trace_rdata *d, uint16_t type, const struct rdata_field *f)
+{
+    if (rdata_is_name(f->kind))
+        return trace_rdata_name(d, f->name);
+    if (f->kind == RDATA_STRING || f->kind == RDATA_STRINGS)
+        return trace_rdata_string(d, f);
+    if (f->kind == RDATA_OPTIONS)
+        return trace_rdata_option(d);
+
+    struct rdata_value v;
+    if (rdata_read(d->r, f->kind, &v) != RDATA_OK) {
+        snprintf(d->why, sizeof(d->why), "%s runs past the end of the RDATA", f->name);
+        return false;
+    }
+    char text[INET6_ADDRSTRLEN], human[32], ttext[32];
+    uint8_t addr[16];
+    struct buf_reader bytes;
+    buf_reader_init(&bytes, d->r->data, v.end);
+    buf_seek(&bytes, v.start);
+    switch (f->kind) {
+    case RDATA_IPV4:
+    case RDATA_IPV6:
+        buf_read_bytes(&bytes, addr, v.end - v.start);
+        if (!inet_ntop(f->kind == RDATA_IPV4 ? AF_INET : AF_INET6, addr, text, sizeof(text)))
+            snprintf(text, sizeof(text), "?");
+        trace_field(d->t, v.start, v.end, f->name, "%s", text);
+        break;
+    case RDATA_SECONDS:
+        trace_duration(v.number, human, sizeof(human));
+        if (f->note)
+            trace_field(d->t, v.start, v.end, f->name, "%lu (%s: %s)", (unsigned long)v.number,
+                        human, f->note);
+        else
+            trace_field(d->t, v.start, v.end, f->name, "%lu (%s)", (unsigned long)v.number, human);
+        break;
+    case RDATA_OPAQUE:
+        trace_field(d->t, v.start, v.end, f->name, "%u byte%s of %s, not decoded here",
+                    (unsigned)d->rdlength, d->rdlength == 1 ? "" : "s",
+                    trace_type_text(type, ttext, sizeof(ttext)));
+        break;
+    default: /* the numbers */
+        if (f->note)
+            trace_field(d->t, v.start, v.end, f->name, "%lu (%s)", (unsigned long)v.number,
+                        f->note);
+        else
+            trace_field(d->t, v.start, v.end, f->name, "%lu", (unsigned long)v.number);
+        break;
+    }
     return true;
 }
 
@@ -646,28 +613,23 @@ static bool trace_rdata_decode(struct trace_rdata *d, uint16_t type)
      * nothing to show and nothing to check. */
     if (d->rdlength == 0)
         return true;
-    switch (type) {
-    case DNS_TYPE_A:
-        return trace_rdata_a(d);
-    case DNS_TYPE_AAAA:
-        return trace_rdata_aaaa(d);
-    case DNS_TYPE_NS:
-        return trace_rdata_name(d, "NSDNAME");
-    case DNS_TYPE_CNAME:
-        return trace_rdata_name(d, "CNAME");
-    case DNS_TYPE_PTR:
-        return trace_rdata_name(d, "PTRDNAME");
-    case DNS_TYPE_MX:
-        return trace_rdata_mx(d);
-    case DNS_TYPE_SOA:
-        return trace_rdata_soa(d);
-    case DNS_TYPE_TXT:
-        return trace_rdata_txt(d);
-    case DNS_TYPE_OPT:
-        return trace_rdata_opt(d);
-    default:
-        return trace_rdata_other(d, type);
+    const struct rdata_type *row = rdata_find(type);
+    /* Fixed-size RDATA (A, AAAA) of the wrong size is checked first: the
+     * usual cause is an address written as text, which the caller shows. */
+    size_t fixed = rdata_fixed_size(row);
+    if (fixed != 0 && d->rdlength != fixed) {
+        char ttext[32];
+        snprintf(d->why, sizeof(d->why), "%s RDATA is %zu bytes, but RDLENGTH is %u",
+                 dns_type_text(type, ttext, sizeof(ttext)), fixed, (unsigned)d->rdlength);
+        return false;
     }
+    struct rdata_iter it;
+    rdata_iter_init(&it, row);
+    /* Bounded: each field consumes bytes of the RDATA or fails. */
+    for (const struct rdata_field *f; (f = rdata_iter_next(&it, d->r)) != NULL;)
+        if (!trace_rdata_field(d, type, f))
+            return false;
+    return true;
 }
 
 /*

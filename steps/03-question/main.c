@@ -16,9 +16,12 @@ static size_t question_handle(void *ctx, const uint8_t *query, size_t len, uint8
 {
     (void)ctx;
     struct msg_query q;
-    int verdict = msg_parse_query(query, len, 1, &q);
+    int verdict = msg_parse_query(query, len, &q);
     if (verdict == MSG_DROP)
         return SERVER_NO_REPLY;
+    /* RFC 9619: a query has exactly one question. */
+    if (verdict == DNS_RCODE_NOERROR && q.qdcount != 1)
+        verdict = DNS_RCODE_FORMERR;
     if (verdict != DNS_RCODE_NOERROR) {
         size_t n = msg_write_header_reply(&q.hdr, (unsigned)verdict, reply, cap);
         return n > 0 ? n : SERVER_NO_REPLY;
@@ -29,7 +32,7 @@ static size_t question_handle(void *ctx, const uint8_t *query, size_t len, uint8
     h.qdcount = 1;
     buf_writer_init(&w, reply, cap);
     hdr_encode(&w, &h);
-    msg_write_question(&w, &q.question[0], NULL); /* plain: compression is step 5 */
+    msg_write_question(&w, &q.question[0]); /* plain: compression is step 5 */
     return buf_writer_ok(&w) ? w.pos : SERVER_NO_REPLY;
 }
 

@@ -1,4 +1,4 @@
-/* auth: what the authoritative steps share — the --zone option, loading zones, the answer. */
+/* auth: the authoritative server — the --zone option, loading zones, answering a query. */
 #include "auth.h"
 
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include "msg.h"
 #include "resp.h"
 #include "server.h"
+#include "zonefile.h"
 
 static const char *auth_add_zone(void *ctx, const char *value)
 {
@@ -18,7 +19,7 @@ static const char *auth_add_zone(void *ctx, const char *value)
     return NULL;
 }
 
-const struct opt_extra auth_zone_option = {
+const struct cli_extra auth_zone_option = {
     .name = "zone",
     .arg = "FILE",
     .help = "serve the zone in this master file (repeatable; at least one)",
@@ -28,13 +29,13 @@ const struct opt_extra auth_zone_option = {
 int auth_setup(void *ctx)
 {
     struct auth_server *srv = ctx;
-    char err[ZONE_ERROR_MAX + 64];
+    char err[ZONEFILE_ERROR_MAX + 64];
     if (srv->zone_file_count == 0) {
         fprintf(stderr, "%s: no zone to serve: give at least one --zone FILE\n", log_program());
         return 2;
     }
     for (size_t i = 0; i < srv->zone_file_count; i++) {
-        if (zone_load_file(&srv->zones, srv->zone_files[i], NULL, err, sizeof err) != 0) {
+        if (zonefile_load_file(&srv->zones, srv->zone_files[i], NULL, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
             zone_set_free(&srv->zones);
             return 1;
@@ -48,21 +49,24 @@ int auth_setup(void *ctx)
 }
 
 size_t auth_answer(struct auth_server *srv, const uint8_t *query, size_t len, uint8_t *reply,
-                   size_t cap, unsigned max_questions, bool compress)
+                   size_t cap)
 {
     struct msg_query q;
-    int verdict = msg_parse_query(query, len, max_questions, &q);
+    int verdict = msg_parse_query(query, len, &q);
     if (verdict == MSG_DROP)
         return SERVER_NO_REPLY;
+    /* RFC 9619: a query has exactly one question, and which RCODE would
+     * cover two different answers? Stage 5 takes several. */
+    if (verdict == DNS_RCODE_NOERROR && q.qdcount != 1)
+        verdict = DNS_RCODE_FORMERR;
     if (verdict != DNS_RCODE_NOERROR) {
         size_t n = msg_write_header_reply(&q.hdr, (unsigned)verdict, reply, cap);
         return n > 0 ? n : SERVER_NO_REPLY;
     }
     struct lookup_result *res = &srv->result;
     lookup_init(res);
-    for (unsigned i = 0; i < q.qdcount; i++)
-        lookup_answer(&srv->zones, &q.question[i], res);
+    lookup_answer(&srv->zones, &q.question[0], res);
     size_t max = cap < DNS_UDP_MAX ? cap : DNS_UDP_MAX;
-    size_t n = resp_write(reply, max, &q.hdr, q.question, q.qdcount, res, compress);
+    size_t n = resp_write(reply, max, &q.hdr, q.question, q.qdcount, res);
     return n > 0 ? n : SERVER_NO_REPLY;
 }

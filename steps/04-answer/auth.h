@@ -1,4 +1,4 @@
-/* auth: what the authoritative steps share — the --zone option, loading zones, the answer. */
+/* auth: the authoritative server — the --zone option, loading zones, answering a query. */
 #ifndef DNS_AUTH_H
 #define DNS_AUTH_H
 
@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "lookup.h"
-#include "opt.h"
+#include "cli.h"
 #include "zone.h"
 
 enum {
@@ -22,7 +22,7 @@ struct auth_server {
 };
 
 /* The --zone FILE option (repeatable); ctx is a struct auth_server. */
-extern const struct opt_extra auth_zone_option;
+extern const struct cli_extra auth_zone_option;
 
 /*
  * A server_step setup(): loads every zone file given. A bad file stops the
@@ -32,11 +32,12 @@ extern const struct opt_extra auth_zone_option;
 int auth_setup(void *ctx);
 
 /*
- * Answers the query at `query`: parses it accepting up to `max_questions`
- * questions, looks each up, and writes the reply (at most DNS_UDP_MAX bytes,
- * compressed if `compress`). Returns the reply's length or SERVER_NO_REPLY.
+ * Answers the query at `query`: parses it, looks its question up, and writes
+ * the reply into `reply` (at most DNS_UDP_MAX bytes, and at most `cap`).
+ * A query with other than one question gets FORMERR (RFC 9619). Returns the
+ * reply's length or SERVER_NO_REPLY.
  */
 size_t auth_answer(struct auth_server *srv, const uint8_t *query, size_t len, uint8_t *reply,
-                   size_t cap, unsigned max_questions, bool compress);
+                   size_t cap);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "dns.h"
+#include "rdata.h"
 
 void lookup_init(struct lookup_result *res)
 {
@@ -46,16 +47,6 @@ static void lookup_add(struct lookup_result *res, enum lookup_section section,
     res->item[section][res->count[section]++] = (struct lookup_item){rrset, owner, ttl};
 }
 
-/* Reads the name at the start of RDATA (or after `skip` bytes) into `out`. */
-static bool lookup_rdata_name(const struct zone_rdata *d, size_t skip, struct name *out)
-{
-    struct buf_reader r;
-    buf_reader_init(&r, d->data, d->len);
-    buf_skip(&r, skip);
-    /* Stored RDATA is uncompressed, so the reader never follows a pointer. */
-    return name_read(&r, out) == NAME_OK;
-}
-
 /* The SOA's MINIMUM field: the last 4 bytes of its RDATA (RFC 1035 3.3.13). */
 static uint32_t lookup_soa_minimum(const struct zone_rrset *soa)
 {
@@ -74,44 +65,9 @@ static void lookup_negative(struct lookup_result *res, const struct zone *z)
     lookup_add(res, LOOKUP_AUTHORITY, z->soa, &z->apex->name, ttl);
 }
 
-/* The A and AAAA records of `target`, if one of our zones has them. */
-static void lookup_addresses(const struct zone_set *set, const struct name *target,
-                             struct lookup_result *res)
-{
-    const struct zone *z = zone_set_find(set, target);
-    const struct zone_node *node = z ? zone_find_node(z, target) : NULL;
-    if (node == NULL)
-        return;
-    static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        const struct zone_rrset *s = zone_node_rrset(node, types[i]);
-        if (s != NULL)
-            lookup_add(res, LOOKUP_ADDITIONAL, s, &node->name, s->ttl);
-    }
-}
-
-/* Additional-section processing (RFC 1035 3.3.9, 3.3.11): the addresses of
- * the names an NS or MX RRset points to. */
-static void lookup_additional(const struct zone_set *set, const struct zone_rrset *s,
-                              struct lookup_result *res)
-{
-    size_t skip;
-    if (s->type == DNS_TYPE_NS)
-        skip = 0;
-    else if (s->type == DNS_TYPE_MX)
-        skip = 2; /* the 16-bit preference comes first */
-    else
-        return;
-    for (const struct zone_rdata *d = s->rdata; d != NULL; d = d->next) {
-        struct name target;
-        if (lookup_rdata_name(d, skip, &target))
-            lookup_addresses(set, &target, res);
-    }
-}
-
-/* The deepest zone cut strictly below the apex at or above `name`, or NULL.
- * Walks down from the apex one label at a time, so the highest cut wins (a
- * lower "cut" would be inside the child zone, not ours). */
+/* The zone cut (NS below the apex) at or above `name` nearest the apex, or
+ * NULL. Walks down from the apex one label at a time, so the highest cut
+ * wins: a lower "cut" would be inside the child zone, not ours. */
 static const struct zone_node *lookup_cut(const struct zone *z, const struct name *name)
 {
     unsigned below = name_label_count(name) - name_label_count(&z->origin);
@@ -131,6 +87,44 @@ static const struct zone_node *lookup_cut(const struct zone *z, const struct nam
             return node;
     }
     return NULL;
+}
+
+/*
+ * The A and AAAA records of `target`, if one of our zones has them. At or
+ * below a zone cut they are glue: not our data but the child's, kept only so
+ * a resolver can reach the child's servers. Glue goes out with a referral
+ * and nowhere else (as NSD does): an MX target that happens to sit in a
+ * delegated subzone gets no address from us.
+ */
+static void lookup_addresses(const struct zone_set *set, const struct name *target, bool referral,
+                             struct lookup_result *res)
+{
+    const struct zone *z = zone_set_find(set, target);
+    const struct zone_node *node = z ? zone_find_node(z, target) : NULL;
+    if (node == NULL || (!referral && lookup_cut(z, target) != NULL))
+        return;
+    static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        const struct zone_rrset *s = zone_node_rrset(node, types[i]);
+        if (s != NULL)
+            lookup_add(res, LOOKUP_ADDITIONAL, s, &node->name, s->ttl);
+    }
+}
+
+/* Additional-section processing (RFC 1035 3.3.9, 3.3.11): the addresses of
+ * the hosts an NS, MX or SRV RRset names; the record-type table says which
+ * field names the host. `referral`: the RRset is a delegation's NS. */
+static void lookup_additional(const struct zone_set *set, const struct zone_rrset *s, bool referral,
+                              struct lookup_result *res)
+{
+    const struct rdata_type *row = rdata_find(s->type);
+    if (row == NULL || row->additional < 0)
+        return;
+    for (const struct zone_rdata *d = s->rdata; d != NULL; d = d->next) {
+        struct name target;
+        if (rdata_name_at(row, d->data, d->len, row->additional, &target))
+            lookup_addresses(set, &target, referral, res);
+    }
 }
 
 /* The closest encloser's wildcard node ("*.<closest encloser>") for a name
@@ -155,6 +149,23 @@ static const struct zone_node *lookup_wildcard(const struct zone *z, const struc
     memcpy(wild.wire + 2, ce.wire, ce.len);
     wild.len = (uint8_t)(ce.len + 2);
     return zone_find_node(z, &wild);
+}
+
+/* The zone that answers about `name`: the one with the longest apex that
+ * contains it, except that a DS question at the apex of a zone whose parent
+ * we also serve goes to the parent (RFC 4035 3.1.4.1). */
+static const struct zone *lookup_zone(const struct zone_set *set, const struct name *name,
+                                      uint16_t qtype)
+{
+    const struct zone *z = zone_set_find(set, name);
+    if (z == NULL || qtype != DNS_TYPE_DS || !name_equal(name, &z->origin) || name->len <= 1)
+        return z;
+    struct name parent;
+    size_t skip = 1 + (size_t)name->wire[0];
+    parent.len = (uint8_t)(name->len - skip);
+    memcpy(parent.wire, name->wire + skip, parent.len);
+    const struct zone *above = zone_set_find(set, &parent);
+    return above != NULL ? above : z;
 }
 
 /* Merges one question's RCODE and AA into the result. */
@@ -182,7 +193,7 @@ void lookup_answer(const struct zone_set *set, const struct msg_question *q,
 
     /* One pass per name in the CNAME chain; bounded by LOOKUP_CNAME_MAX. */
     for (;;) {
-        const struct zone *z = zone_set_find(set, owner);
+        const struct zone *z = lookup_zone(set, owner, q->qtype);
         if (z == NULL) {
             /* Not ours. For the question itself that is a refusal; for a
              * CNAME target outside our zones the answer so far stands. */
@@ -193,10 +204,15 @@ void lookup_answer(const struct zone_set *set, const struct msg_question *q,
         visited[links] = owner;
 
         const struct zone_node *cut = lookup_cut(z, owner);
+        /* RFC 4035 3.1.4.1: the DS RRset of a delegation is the parent's
+         * data, so a DS question for the cut's own name is answered here
+         * (NODATA when we have none), not referred to the child. */
+        if (cut != NULL && q->qtype == DNS_TYPE_DS && name_equal(&cut->name, owner))
+            cut = NULL;
         if (cut != NULL) {
             const struct zone_rrset *ns = zone_node_rrset(cut, DNS_TYPE_NS);
             lookup_add(res, LOOKUP_AUTHORITY, ns, &cut->name, ns->ttl);
-            lookup_additional(set, ns, res);
+            lookup_additional(set, ns, true, res);
             lookup_verdict(res, DNS_RCODE_NOERROR, !first);
             return;
         }
@@ -222,7 +238,7 @@ void lookup_answer(const struct zone_set *set, const struct msg_question *q,
         s = zone_node_rrset(node, q->qtype);
         if (s != NULL) {
             lookup_add(res, LOOKUP_ANSWER, s, owner, s->ttl);
-            lookup_additional(set, s, res);
+            lookup_additional(set, s, false, res);
             lookup_verdict(res, DNS_RCODE_NOERROR, true);
             return;
         }
@@ -242,7 +258,9 @@ void lookup_answer(const struct zone_set *set, const struct msg_question *q,
             res->name_count >= sizeof res->names / sizeof res->names[0])
             return;
         struct name *target = &res->names[res->name_count];
-        if (!lookup_rdata_name(cname->rdata, 0, target))
+        /* Stored RDATA is uncompressed, so this reads no pointer. */
+        if (!rdata_name_at(rdata_find(DNS_TYPE_CNAME), cname->rdata->data, cname->rdata->len, 0,
+                           target))
             return;
         for (unsigned i = 0; i < links; i++)
             if (name_equal(visited[i], target))

@@ -15,7 +15,8 @@
  *     other than IN (or ANY) -> REFUSED.
  *  2. Walk down from the apex. A zone cut (NS below the apex) at or above
  *     QNAME -> a referral: AA=0, the cut's NS in authority, glue A/AAAA in
- *     additional.
+ *     additional. Except a DS question at the cut itself: DS is the
+ *     parent's data (RFC 4035 3.1.4.1), answered as in 3-4.
  *  3. QNAME exists with QTYPE -> the RRset, AA=1. A CNAME there instead ->
  *     the CNAME, then start again at its target while it stays in our zones
  *     (at most LOOKUP_CNAME_MAX links; a loop stops the chain).
@@ -24,8 +25,9 @@
  *  5. QNAME does not exist -> the wildcard *.<closest encloser> if there is
  *     one (RFC 4592: its records with QNAME as owner), else NXDOMAIN with the
  *     SOA in authority, AA=1.
- * MX and NS answers get the A/AAAA of their targets in additional when we
- * have them.
+ * NS, MX and SRV answers get the A/AAAA of their targets in additional when
+ * we are authoritative for them; addresses at or below a cut (glue) go only
+ * with referrals.
  */
 
 enum {

@@ -17,13 +17,12 @@
  *    set, and nothing more is added (the client should retry over TCP);
  *  - an additional RRset that does not fit is simply left out (no TC: the
  *    additional section is a courtesy, RFC 2181 9).
- * With `compress`, owner names and the names inside NS, CNAME, PTR, MX and
- * SOA RDATA go through a compression table; a rolled-back RRset also drops
- * the table entries it added. Returns the reply's length, or 0 if not even
- * the header and questions fit.
+ * If not even the header and questions fit, the reply is the header alone
+ * with TC set and QDCOUNT 0. Every name is written in full (compression is
+ * stage 5). Returns the reply's length, or 0 if `max` is under 12 bytes.
  */
 size_t resp_write(uint8_t *out, size_t max, const struct hdr *query,
                   const struct msg_question *questions, unsigned qcount,
-                  const struct lookup_result *res, bool compress);
+                  const struct lookup_result *res);
 
 #endif

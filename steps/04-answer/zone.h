@@ -1,4 +1,4 @@
-/* zone: zones in memory — names, RRsets and RDATA — loaded from RFC 1035 master files. */
+/* zone: zones in memory — a hash of names, their RRsets and RDATA — and the rules they keep. */
 #ifndef DNS_ZONE_H
 #define DNS_ZONE_H
 
@@ -58,24 +58,36 @@ struct zone_set {
     struct zone *zones;
 };
 
-enum {
-    /* Error messages: "zones/example.zone:12: unknown type 'AAA'" and room for
-     * a quoted token. */
-    ZONE_ERROR_MAX = 512,
+/* Why a record could not be added. ZONE_OK is 0. */
+enum zone_status {
+    ZONE_OK = 0,
+    ZONE_ERR_OUTSIDE,         /* the owner is not at or below the apex */
+    ZONE_ERR_SOA_NOT_APEX,    /* an SOA anywhere but at the apex */
+    ZONE_ERR_SECOND_SOA,      /* a zone has exactly one SOA record */
+    ZONE_ERR_SECOND_CNAME,    /* a name has at most one CNAME */
+    ZONE_ERR_CNAME_AND_OTHER, /* a CNAME must be alone at its name (RFC 1034 3.6.2) */
+    ZONE_ERR_RDATA_TOO_LONG,  /* RDATA over 65535 bytes: RDLENGTH is 16 bits */
+    ZONE_ERR_NO_MEMORY,
 };
 
-/*
- * Reads the master file at `path` into a new zone added to `set`. `origin`,
- * if not NULL, is the starting $ORIGIN (text); otherwise the file must set
- * $ORIGIN before its first relative name, or the first record's owner must
- * be absolute. Returns 0, or -1 with "path:line: what is wrong" in `err`.
- */
-int zone_load_file(struct zone_set *set, const char *path, const char *origin, char *err,
-                   size_t errcap);
+/* A new, empty zone whose apex is `origin` (a node with no RRsets yet), or
+ * NULL when out of memory. */
+struct zone *zone_new(const struct name *origin);
 
-/* The same from text in memory; `source` names it in error messages. */
-int zone_load_text(struct zone_set *set, const char *text, const char *source, const char *origin,
-                   char *err, size_t errcap);
+/* Frees a zone that is not in a set. */
+void zone_free(struct zone *z);
+
+/*
+ * Adds one record (RDATA in wire form, uncompressed) to the RRset of `type`
+ * at `owner`, creating the node, its missing ancestors and the RRset as
+ * needed. The RRset keeps its first record's TTL (RFC 2181 5.2) and drops
+ * a record equal to one it has (RFC 2181 5). Returns ZONE_OK or why not.
+ */
+enum zone_status zone_add(struct zone *z, const struct name *owner, uint16_t type, uint32_t ttl,
+                          const uint8_t *rdata, size_t len);
+
+/* Adds a complete zone to a set, which frees it with the others. */
+void zone_set_add(struct zone_set *set, struct zone *z);
 
 /* Frees every zone of the set. */
 void zone_set_free(struct zone_set *set);

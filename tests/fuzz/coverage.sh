@@ -1,15 +1,17 @@
 #!/bin/sh
-# How much of common/ the fuzzers' corpus reaches: builds each target with clang's source-based
-# coverage (no sanitizers), runs it once over its working corpus (build/fuzz/corpus/<target>, or
-# the seeds if there is none yet), and prints llvm-cov's report for common/*.c.
+# How much of common/ and steps/ the fuzzers' corpus reaches: runs each target's coverage build
+# (DIR/coverage/fuzz_TARGET: clang's source-based coverage, no sanitizers, which `make
+# fuzz-coverage` builds first) once over its working corpus (DIR/corpus/TARGET, or the seeds of
+# its source if there is none yet), and prints llvm-cov's report for the files they link.
 #
-#   tests/fuzz/coverage.sh [CC] [DIR] TARGET...
+#   tests/fuzz/coverage.sh CC DIR TARGET...      (make fuzz-coverage: CC=clang, DIR=build/fuzz)
 set -u
-cd "$(dirname "$0")/../.."
-cc=${1:-clang}
-dir=${2:-build/fuzz/coverage}
-shift 2 2>/dev/null || true
-[ $# -gt 0 ] || set -- query name zone answer roundtrip trace
+cd "$(dirname "$0")/../.." || exit 2
+[ $# -ge 3 ] || { echo "usage: tests/fuzz/coverage.sh CC DIR TARGET..." >&2; exit 2; }
+cc=$1
+dir=$2
+shift 2
+out=$dir/coverage
 
 # llvm-profdata and llvm-cov of the same version as clang (Debian names them llvm-*-14).
 major=$("$cc" --version 2>/dev/null | sed -n 's/.*clang version \([0-9][0-9]*\).*/\1/p' | head -1)
@@ -24,25 +26,23 @@ tool() {
 profdata=$(tool llvm-profdata) || exit 1
 llvmcov=$(tool llvm-cov) || exit 1
 
-rm -rf "$dir"
-mkdir -p "$dir"
-first="$dir/fuzz_$1" # llvm-cov names one binary plainly and the others with -object
+rm -f "$out"/*.profraw "$out"/all.profdata
+first="$out/fuzz_$1" # llvm-cov names one binary plainly and the others with -object
 objects=""
 for t in "$@"; do
-    corpus=build/fuzz/corpus/$t
-    [ -d "$corpus" ] || corpus=tests/fuzz/corpus/$t
+    bin=$out/fuzz_$t
+    [ -x "$bin" ] || { echo "coverage: $bin is not built (make fuzz-coverage)" >&2; exit 2; }
+    corpus=$dir/corpus/$t
+    [ -d "$corpus" ] || corpus=tests/fuzz/corpus/${t%%-*}
     echo "coverage: $t over $corpus"
-    "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Icommon \
-        -DFUZZ_ZONE_DIR="\"$(pwd)/zones\"" -fsanitize=fuzzer \
-        -fprofile-instr-generate -fcoverage-mapping \
-        "tests/fuzz/fuzz_$t.c" common/*.c -o "$dir/fuzz_$t" || exit 1
-    LLVM_PROFILE_FILE="$dir/$t.profraw" "$dir/fuzz_$t" -runs=0 "$corpus" >"$dir/$t.log" 2>&1 || {
-        echo "coverage: fuzz_$t failed on its corpus; see $dir/$t.log" >&2
+    LLVM_PROFILE_FILE="$out/$t.profraw" "$bin" -runs=0 "$corpus" >"$out/$t.log" 2>&1 || {
+        echo "coverage: fuzz_$t failed on its corpus; see $out/$t.log" >&2
         exit 1
     }
-    [ "$dir/fuzz_$t" = "$first" ] || objects="$objects -object $dir/fuzz_$t"
+    [ "$bin" = "$first" ] || objects="$objects -object $bin"
 done
-"$profdata" merge -o "$dir/all.profdata" "$dir"/*.profraw || exit 1
+"$profdata" merge -o "$out/all.profdata" "$out"/*.profraw || exit 1
+# Every file of the library and the steps; those no target links are simply not listed.
 # shellcheck disable=SC2086
-"$llvmcov" report "$first" $objects -instr-profile="$dir/all.profdata" common/*.c
-echo "coverage: line by line: $llvmcov show $first$objects -instr-profile=$dir/all.profdata common/name.c"
+"$llvmcov" report "$first" $objects -instr-profile="$out/all.profdata" common/*.c steps/*/*.c
+echo "coverage: line by line: $llvmcov show $first$objects -instr-profile=$out/all.profdata common/name.c"

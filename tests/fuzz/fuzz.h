@@ -58,9 +58,11 @@ static inline bool fuzz_name_same(const struct name *a, const struct name *b)
 }
 
 /*
- * Where names sit in the RDATA of the types whose names resp.c compresses
- * (RFC 1035 3.3): `prefix` fixed bytes, then `names` names, then exactly
- * `suffix` fixed bytes. Returns false for other types (opaque RDATA).
+ * Where names sit in the RDATA of the types whose names step 5 compresses
+ * (RFC 1035 3.3; the RDATA_NAME fields of rdata.c's table): `prefix` fixed
+ * bytes, then `names` names, then exactly `suffix` fixed bytes. Returns false
+ * for other types (opaque RDATA). Written out here, not read from the table,
+ * so that a mistake in the table cannot hide one in the writer.
  */
 static inline bool fuzz_rdata_layout(uint16_t type, size_t *prefix, unsigned *names, size_t *suffix)
 {

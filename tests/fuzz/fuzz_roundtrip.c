@@ -1,4 +1,5 @@
-/* fuzz_roundtrip: parse a message, write it again with compression, parse that: the same. */
+/* fuzz_roundtrip: parse a message, write it again plainly and with compression, parse: the same. */
+#include "compress.h"
 #include "fuzz.h"
 
 enum {
@@ -51,19 +52,31 @@ static bool parse(const uint8_t *msg, size_t len, struct parsed *p)
     return true;
 }
 
+/* A name with compression (step 5's writer) if `t` is not NULL, else plainly. */
+static void write_name(struct buf_writer *w, struct compress_table *t, const struct name *n)
+{
+    if (t != NULL)
+        compress_write_name(w, t, n);
+    else
+        name_write(w, n);
+}
+
 /* Writes `p` again; names through `t` if not NULL. Returns the length. */
-static size_t encode(const struct parsed *p, uint8_t *out, size_t cap, struct name_ctable *t)
+static size_t encode(const struct parsed *p, uint8_t *out, size_t cap, struct compress_table *t)
 {
     struct buf_writer w;
     buf_writer_init(&w, out, cap);
     if (t != NULL)
-        name_ctable_init(t);
+        compress_init(t);
     hdr_encode(&w, &p->hdr);
-    for (unsigned i = 0; i < p->qdcount; i++)
-        msg_write_question(&w, &p->question[i], t);
+    for (unsigned i = 0; i < p->qdcount; i++) {
+        write_name(&w, t, &p->question[i].qname);
+        buf_write_u16(&w, p->question[i].qtype);
+        buf_write_u16(&w, p->question[i].qclass);
+    }
     for (unsigned i = 0; i < p->rrcount; i++) {
         const struct rec *e = &p->rec[i];
-        name_write(&w, &e->rr.owner, t);
+        write_name(&w, t, &e->rr.owner);
         buf_write_u16(&w, e->rr.type);
         buf_write_u16(&w, e->rr.class_);
         buf_write_u32(&w, e->rr.ttl);
@@ -74,7 +87,7 @@ static size_t encode(const struct parsed *p, uint8_t *out, size_t cap, struct na
         if (e->has_names && fuzz_rdata_layout(e->rr.type, &prefix, &count, &suffix)) {
             buf_write_bytes(&w, e->rdata, prefix);
             for (unsigned k = 0; k < count; k++)
-                name_write(&w, &e->names[k], t);
+                write_name(&w, t, &e->names[k]);
             /* The fixed fields follow the names in the original RDATA. */
             buf_write_bytes(&w, e->rdata + e->rr.rdlength - suffix, suffix);
         } else {
@@ -90,20 +103,20 @@ static size_t encode(const struct parsed *p, uint8_t *out, size_t cap, struct na
     return w.pos;
 }
 
-/* `b` must hold what `a` holds: names equal (exactly, or ignoring case when
- * compression may point at an earlier name spelled differently). */
-static void compare(const struct parsed *a, const struct parsed *b, bool exact, const char *what)
+/* `b` must hold what `a` holds, every name byte for byte: compression points
+ * only at suffixes of the same case (compress.h), so it keeps case too. */
+static void compare(const struct parsed *a, const struct parsed *b, const char *what)
 {
-    bool (*same)(const struct name *, const struct name *) = exact ? fuzz_name_same : name_equal;
     FUZZ_CHECK(memcmp(&a->hdr, &b->hdr, sizeof a->hdr) == 0, "%s: header differs", what);
     for (unsigned i = 0; i < a->qdcount; i++)
-        FUZZ_CHECK(same(&a->question[i].qname, &b->question[i].qname) &&
+        FUZZ_CHECK(fuzz_name_same(&a->question[i].qname, &b->question[i].qname) &&
                        a->question[i].qtype == b->question[i].qtype &&
                        a->question[i].qclass == b->question[i].qclass,
                    "%s: question %u differs", what, i);
     for (unsigned i = 0; i < a->rrcount; i++) {
         const struct rec *x = &a->rec[i], *y = &b->rec[i];
-        FUZZ_CHECK(same(&x->rr.owner, &y->rr.owner), "%s: record %u: owner differs", what, i);
+        FUZZ_CHECK(fuzz_name_same(&x->rr.owner, &y->rr.owner), "%s: record %u: owner differs", what,
+                   i);
         FUZZ_CHECK(x->rr.type == y->rr.type && x->rr.class_ == y->rr.class_ &&
                        x->rr.ttl == y->rr.ttl,
                    "%s: record %u: TYPE, CLASS or TTL differs", what, i);
@@ -116,8 +129,8 @@ static void compare(const struct parsed *a, const struct parsed *b, bool exact, 
             unsigned count;
             fuzz_rdata_layout(x->rr.type, &prefix, &count, &suffix);
             for (unsigned k = 0; k < count; k++)
-                FUZZ_CHECK(same(&x->names[k], &y->names[k]), "%s: record %u: RDATA name %u", what,
-                           i, k);
+                FUZZ_CHECK(fuzz_name_same(&x->names[k], &y->names[k]),
+                           "%s: record %u: RDATA name %u", what, i, k);
             FUZZ_CHECK(memcmp(x->rdata, y->rdata, prefix) == 0 &&
                            memcmp(x->rdata + x->rr.rdlength - suffix,
                                   y->rdata + y->rr.rdlength - suffix, suffix) == 0,
@@ -133,7 +146,7 @@ static void compare(const struct parsed *a, const struct parsed *b, bool exact, 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct parsed first, plain, packed;
-    static struct name_ctable table;
+    static struct compress_table table;
     if (!parse(data, size, &first))
         return 0;
 
@@ -147,13 +160,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Plainly: every name byte for byte. */
     size_t n = encode(&first, out, cap, NULL);
     FUZZ_CHECK(parse(out, n, &plain), "the message written plainly does not parse");
-    compare(&first, &plain, true, "plain");
+    compare(&first, &plain, "plain");
     size_t plain_len = n;
 
-    /* Compressed: the same names ignoring case, and never longer. */
+    /* Compressed: the same, and never longer. */
     n = encode(&first, out, cap, &table);
     FUZZ_CHECK(parse(out, n, &packed), "the message written compressed does not parse");
-    compare(&first, &packed, false, "compressed");
+    compare(&first, &packed, "compressed");
     FUZZ_CHECK(n <= plain_len, "compressed %zu bytes, plain %zu", n, plain_len);
     free(out);
     return 0;

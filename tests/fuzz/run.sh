@@ -5,10 +5,12 @@
 #
 #   tests/fuzz/run.sh [--seconds N] [--dir build/fuzz] TARGET...
 #
+# A TARGET is SOURCE or SOURCE-N (fuzz.mk): the binary DIR/fuzz_TARGET, with the seeds and the
+# dictionary of its source, tests/fuzz/corpus/SOURCE/ and tests/fuzz/SOURCE.dict.
 # --seconds 0 runs each seed once and nothing more (a quick regression check). Extra libFuzzer
 # options can be given in $FUZZ_FLAGS (e.g. FUZZ_FLAGS=-use_value_profile=1).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 
 seconds=60
 dir=build/fuzz
@@ -37,7 +39,8 @@ total_execs=0
 total_secs=0
 for t in "${targets[@]}"; do
     bin=$dir/fuzz_$t
-    seeds=tests/fuzz/corpus/$t
+    source=${t%%-*}
+    seeds=tests/fuzz/corpus/$source
     work=$dir/corpus/$t           # libFuzzer adds what it finds here, never to the repository
     artifacts=$dir/artifacts/$t/  # crash-*, leak-*, timeout-*, oom-* files
     log=$dir/logs/$t.log
@@ -50,7 +53,7 @@ for t in "${targets[@]}"; do
         cp -f "$seeds"/* "$work"/ 2>/dev/null || true
     fi
     # Tokens worth trying: the target's own list, or the wire-format one.
-    dict=tests/fuzz/$t.dict
+    dict=tests/fuzz/$source.dict
     [ -f "$dict" ] || dict=tests/fuzz/wire.dict
 
     echo "fuzz: $t for ${seconds}s (log: $log)"
@@ -85,18 +88,18 @@ for t in "${targets[@]}"; do
         awk '/^==[0-9]+==|check failed|runtime error|^SUMMARY|ERROR: libFuzzer/ {p=1} p' "$log" |
             head -60 >&2
     fi
-    rows+=("$(printf '%-10s %8s %14s %10s  %s' "$t" "$elapsed" "$execs" \
+    rows+=("$(printf '%-12s %8s %14s %10s  %s' "$t" "$elapsed" "$execs" \
         "$( [ "$elapsed" -gt 0 ] && echo $((execs / elapsed)) || echo -)" "$result")")
     total_execs=$((total_execs + execs))
     total_secs=$((total_secs + elapsed))
 done
 
 echo
-printf '%-10s %8s %14s %10s  %s\n' target seconds executions exec/s result
+printf '%-12s %8s %14s %10s  %s\n' target seconds executions exec/s result
 for row in "${rows[@]}"; do
     echo "$row"
 done
-printf '%-10s %8s %14s %10s  %s\n' total "$total_secs" "$total_execs" \
+printf '%-12s %8s %14s %10s  %s\n' total "$total_secs" "$total_execs" \
     "$( [ "$total_secs" -gt 0 ] && echo $((total_execs / total_secs)) || echo -)" \
     "$([ $failed -eq 0 ] && echo 'no finding' || echo 'FINDINGS: see above')"
 if [ $failed -ne 0 ]; then

@@ -1,4 +1,5 @@
-/* main.c: runs every unit-test suite of common/ and exits non-zero if anything failed. */
+/* main.c: the unit-test runner: runs the suites its binary registers, exits non-zero on a failure.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -116,21 +117,9 @@ int main(void)
         return 2;
     }
 
-    /* Same order as the chapters: buffer, constants, names, header, messages,
-     * the server plumbing, then what later steps add (zones, lookup, replies). */
-    test_buf_register();
-    test_dns_register();
-    test_name_register();
-    test_hdr_register();
-    test_msg_register();
-    test_net_register();
-    test_opt_register();
-    test_log_register();
-    test_trace_register();
-    test_zone_register();
-    test_lookup_register();
-    test_resp_register();
-    test_regressions_register();
+    /* The suites of this binary: tests/unit/suites.c for common/, or
+     * tests/unit/NN-name/suites.c for the files of steps/NN-name/. */
+    test_register_suites();
 
     if (CU_get_error() != CUE_SUCCESS) {
         fprintf(stderr, "unit-tests: cannot register the tests: %s\n", CU_get_error_msg());

@@ -1,68 +1,68 @@
-/* test_opt.c: unit tests of common/opt.c — the shared command line and a step's extra options. */
+/* test_cli.c: unit tests of common/cli.c — the shared command line and a step's extra options. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
 
-#include "opt.h"
+#include "cli.h"
 #include "tests.h"
 
-/* Runs opt_parse on a NULL-terminated list of arguments (argv[0] added). */
+/* Runs cli_parse on a NULL-terminated list of arguments (argv[0] added). */
 #define ARGV(...) ((char *[]){"step-x", __VA_ARGS__, NULL})
 
-static enum opt_result parse_with(int argc, char **argv, const struct opt_extra *extras,
-                                  size_t n_extras, void *ctx, struct opt_common *out, char *err,
+static enum cli_result parse_with(int argc, char **argv, const struct cli_extra *extras,
+                                  size_t n_extras, void *ctx, struct cli_common *out, char *err,
                                   size_t errcap)
 {
     memset(out, 0x5A, sizeof *out);
     memset(err, 0, errcap);
-    return opt_parse(argc, argv, extras, n_extras, ctx, out, err, errcap);
+    return cli_parse(argc, argv, extras, n_extras, ctx, out, err, errcap);
 }
 
 static void test_defaults(void)
 {
-    struct opt_common o;
+    struct cli_common o;
     char err[256];
     char *argv[] = {"step-x", NULL};
-    EXPECT_INT(parse_with(1, argv, NULL, 0, NULL, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(1, argv, NULL, 0, NULL, &o, err, sizeof err), CLI_RUN);
     EXPECT_STR(o.address, "127.0.0.1");
-    EXPECT_STR(o.address, OPT_DEFAULT_ADDRESS);
+    EXPECT_STR(o.address, CLI_DEFAULT_ADDRESS);
     EXPECT_UINT(o.port, 2053);
-    EXPECT_UINT(o.port, OPT_DEFAULT_PORT);
+    EXPECT_UINT(o.port, CLI_DEFAULT_PORT);
     EXPECT_INT(o.trace, 0);
     EXPECT_INT(o.log_level, LOG_INFO);
 }
 
 static void test_options(void)
 {
-    struct opt_common o;
+    struct cli_common o;
     char err[256];
 
     char **a1 = ARGV("--port", "5353");
-    EXPECT_INT(parse_with(3, a1, NULL, 0, NULL, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(3, a1, NULL, 0, NULL, &o, err, sizeof err), CLI_RUN);
     EXPECT_UINT(o.port, 5353);
     EXPECT_STR(o.address, "127.0.0.1");
 
     char **a2 = ARGV("--port=5353");
-    EXPECT_INT(parse_with(2, a2, NULL, 0, NULL, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(2, a2, NULL, 0, NULL, &o, err, sizeof err), CLI_RUN);
     EXPECT_UINT(o.port, 5353);
 
     char **a3 = ARGV("--address", "::1");
-    EXPECT_INT(parse_with(3, a3, NULL, 0, NULL, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(3, a3, NULL, 0, NULL, &o, err, sizeof err), CLI_RUN);
     EXPECT_STR(o.address, "::1");
     EXPECT_UINT(o.port, 2053);
 
     char **a4 = ARGV("--trace");
-    EXPECT_INT(parse_with(2, a4, NULL, 0, NULL, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(2, a4, NULL, 0, NULL, &o, err, sizeof err), CLI_RUN);
     EXPECT_INT(o.trace, 1);
 
     char **a5 = ARGV("--log-level", "debug");
-    EXPECT_INT(parse_with(3, a5, NULL, 0, NULL, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(3, a5, NULL, 0, NULL, &o, err, sizeof err), CLI_RUN);
     EXPECT_INT(o.log_level, LOG_DEBUG);
 
     char **a6 = ARGV("--log-level=error", "--address=0.0.0.0", "--trace", "--port", "0");
-    EXPECT_INT(parse_with(6, a6, NULL, 0, NULL, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(6, a6, NULL, 0, NULL, &o, err, sizeof err), CLI_RUN);
     EXPECT_INT(o.log_level, LOG_ERROR);
     EXPECT_STR(o.address, "0.0.0.0");
     EXPECT_INT(o.trace, 1);
@@ -70,7 +70,7 @@ static void test_options(void)
 
     /* The last occurrence wins. */
     char **a7 = ARGV("--port", "1", "--port", "2");
-    EXPECT_INT(parse_with(5, a7, NULL, 0, NULL, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(5, a7, NULL, 0, NULL, &o, err, sizeof err), CLI_RUN);
     EXPECT_UINT(o.port, 2);
 }
 
@@ -96,15 +96,15 @@ static void test_errors(void)
         {2, {"step-x", "--por", NULL}},                  /* no prefix matching */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct opt_common o;
+        struct cli_common o;
         char err[256];
         char what[128];
         char *argv[4];
         memcpy(argv, cases[i].argv, sizeof argv);
-        snprintf(what, sizeof what, "opt_parse(%s %s)", argv[1], argv[2] ? argv[2] : "");
-        enum opt_result res = parse_with(cases[i].argc, argv, NULL, 0, NULL, &o, err, sizeof err);
-        test_expect_int(res, OPT_ERROR, what, __FILE__, __LINE__);
-        snprintf(what, sizeof what, "error message of opt_parse(%s %s) is not empty", argv[1],
+        snprintf(what, sizeof what, "cli_parse(%s %s)", argv[1], argv[2] ? argv[2] : "");
+        enum cli_result res = parse_with(cases[i].argc, argv, NULL, 0, NULL, &o, err, sizeof err);
+        test_expect_int(res, CLI_ERROR, what, __FILE__, __LINE__);
+        snprintf(what, sizeof what, "error message of cli_parse(%s %s) is not empty", argv[1],
                  argv[2] ? argv[2] : "");
         CU_assertImplementation(err[0] != '\0', __LINE__, what, __FILE__, "", CU_FALSE);
     }
@@ -119,10 +119,10 @@ static void test_error_message_fits(void)
     memcpy(longopt, "--", 2);
     longopt[sizeof longopt - 1] = '\0';
     char *argv[] = {"step-x", longopt, NULL};
-    struct opt_common o;
+    struct cli_common o;
     char err[32];
     memset(err, 'E', sizeof err);
-    EXPECT_INT(opt_parse(2, argv, NULL, 0, NULL, &o, err, 16), OPT_ERROR);
+    EXPECT_INT(cli_parse(2, argv, NULL, 0, NULL, &o, err, 16), CLI_ERROR);
     CU_ASSERT_TRUE(memchr(err, '\0', 16) != NULL);
     CU_ASSERT_TRUE(err[0] != '\0');
     EXPECT_UINT((uint8_t)err[16], 'E');
@@ -130,12 +130,12 @@ static void test_error_message_fits(void)
 
 static void test_help(void)
 {
-    struct opt_common o;
+    struct cli_common o;
     char err[256];
     char **a = ARGV("--help");
-    EXPECT_INT(parse_with(2, a, NULL, 0, NULL, &o, err, sizeof err), OPT_HELP);
+    EXPECT_INT(parse_with(2, a, NULL, 0, NULL, &o, err, sizeof err), CLI_HELP);
     char **b = ARGV("--port", "5353", "--help");
-    EXPECT_INT(parse_with(4, b, NULL, 0, NULL, &o, err, sizeof err), OPT_HELP);
+    EXPECT_INT(parse_with(4, b, NULL, 0, NULL, &o, err, sizeof err), CLI_HELP);
 }
 
 /* Extras -------------------------------------------------------------------- */
@@ -164,7 +164,7 @@ static const char *apply_flag(void *ctx, const char *value)
     return value == NULL ? NULL : "--quiet takes no value";
 }
 
-static const struct opt_extra extras[] = {
+static const struct cli_extra extras[] = {
     {"zone", "FILE", "load a zone file", apply_zone},
     {"quiet", NULL, "say less", apply_flag},
 };
@@ -173,10 +173,10 @@ static void test_extras_in_order(void)
 {
     struct extra_log log;
     memset(&log, 0, sizeof log);
-    struct opt_common o;
+    struct cli_common o;
     char err[256];
     char **a = ARGV("--zone", "one.zone", "--port", "99", "--zone=two.zone");
-    EXPECT_INT(parse_with(6, a, extras, 2, &log, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(6, a, extras, 2, &log, &o, err, sizeof err), CLI_RUN);
     EXPECT_INT(log.calls, 2);
     EXPECT_STR(log.seen[0], "one.zone");
     EXPECT_STR(log.seen[1], "two.zone");
@@ -188,10 +188,10 @@ static void test_extra_flag(void)
 {
     struct extra_log log;
     memset(&log, 0, sizeof log);
-    struct opt_common o;
+    struct cli_common o;
     char err[256];
     char **a = ARGV("--quiet", "--trace");
-    EXPECT_INT(parse_with(3, a, extras, 2, &log, &o, err, sizeof err), OPT_RUN);
+    EXPECT_INT(parse_with(3, a, extras, 2, &log, &o, err, sizeof err), CLI_RUN);
     EXPECT_INT(log.flag_calls, 1); /* called with NULL */
     EXPECT_INT(o.trace, 1);
     EXPECT_INT(log.calls, 0);
@@ -201,25 +201,25 @@ static void test_extra_error(void)
 {
     struct extra_log log;
     memset(&log, 0, sizeof log);
-    struct opt_common o;
+    struct cli_common o;
     char err[256];
     char **a = ARGV("--zone", "bad.zone");
-    EXPECT_INT(parse_with(3, a, extras, 2, &log, &o, err, sizeof err), OPT_ERROR);
+    EXPECT_INT(parse_with(3, a, extras, 2, &log, &o, err, sizeof err), CLI_ERROR);
     EXPECT_INT(log.calls, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot read bad.zone"));
     if (strstr(err, "cannot read bad.zone") == NULL)
-        printf("\n      opt_parse error message was: \"%s\"\n", err);
+        printf("\n      cli_parse error message was: \"%s\"\n", err);
 
     /* An extra with an argument still needs one. */
     memset(&log, 0, sizeof log);
     char **b = ARGV("--zone");
-    EXPECT_INT(parse_with(2, b, extras, 2, &log, &o, err, sizeof err), OPT_ERROR);
+    EXPECT_INT(parse_with(2, b, extras, 2, &log, &o, err, sizeof err), CLI_ERROR);
     EXPECT_INT(log.calls, 0);
     CU_ASSERT_TRUE(err[0] != '\0');
 
     /* Extras are unknown to a step that does not declare them. */
     char **c = ARGV("--zone", "one.zone");
-    EXPECT_INT(parse_with(3, c, NULL, 0, NULL, &o, err, sizeof err), OPT_ERROR);
+    EXPECT_INT(parse_with(3, c, NULL, 0, NULL, &o, err, sizeof err), CLI_ERROR);
 }
 
 static void test_usage(void)
@@ -228,7 +228,7 @@ static void test_usage(void)
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    opt_usage(f, "step-x", "answers every query with FORMERR", extras, 2);
+    cli_usage(f, "step-x", "answers every query with FORMERR", extras, 2);
     fclose(f);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     static const char *must[] = {"step-x",    "answers every query with FORMERR",
@@ -246,9 +246,9 @@ static void test_usage(void)
     free(text);
 }
 
-void test_opt_register(void)
+void test_cli_register(void)
 {
-    CU_pSuite s = CU_add_suite("opt", NULL, NULL);
+    CU_pSuite s = CU_add_suite("cli", NULL, NULL);
     if (s == NULL)
         return;
     CU_add_test(s, "defaults", test_defaults);

@@ -347,6 +347,30 @@ static void test_unknown_type_as_hex(void)
     free(t);
 }
 
+static void test_srv_and_hinfo(void)
+{
+    /* Types decoded from the record-type table alone: SRV's numbers and its
+     * target, HINFO's two character-strings. */
+    static const uint8_t m[] = {
+        0x00, 0x08, 0x84, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, /* AN 2 */
+        0x00, 0x00, 0x21, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x0b,       /* . SRV */
+        0x00, 0x0a, 0x00, 0x05, 0x14, 0xe9,                                     /* 10 5 5353 */
+        0x03, 'w',  'w',  'w',  0x00,                                           /* www. */
+        0x00, 0x00, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x08,       /* . HINFO */
+        0x03, 'A',  'R',  'M',  0x03, 'B',  'S',  'D',                          /* "ARM" "BSD" */
+    };
+    char *t = dump(m, sizeof m);
+    EXPECT_CONTAINS(t, "0017    00 0a                    PRIORITY   10 (lower is tried first)\n");
+    EXPECT_CONTAINS(t, "WEIGHT     5 (share among equal priorities)\n");
+    EXPECT_CONTAINS(t, "001b    14 e9                    PORT       5353\n");
+    EXPECT_CONTAINS(t, "root       -> www. (TARGET)\n");
+    EXPECT_CONTAINS(t, "002d    03 41 52 4d              CPU        3 \"ARM\"\n");
+    EXPECT_CONTAINS(t, "0031    03 42 53 44              OS         3 \"BSD\"\n");
+    EXPECT_LACKS(t, "undecodable");
+    EXPECT_LACKS(t, "RDATA does not match");
+    free(t);
+}
+
 static void test_rdata_length_mismatch_goes_on(void)
 {
     /* The mistake from a published tutorial: the address written as the text
@@ -755,6 +779,7 @@ void test_trace_register(void)
     CU_add_test(s, "SOA cut short by RDLENGTH", test_soa_cut_short);
     CU_add_test(s, "OPT option cut short by RDLENGTH", test_opt_option_cut_short);
     CU_add_test(s, "unknown type shown as hex", test_unknown_type_as_hex);
+    CU_add_test(s, "SRV and HINFO from the type table", test_srv_and_hinfo);
     CU_add_test(s, "RDATA shorter or longer than RDLENGTH", test_rdata_length_mismatch_goes_on);
     CU_add_test(s, "a name in RDATA held to RDLENGTH", test_rdata_name_past_rdlength);
     CU_add_test(s, "bytes left over in RDATA", test_rdata_left_over);

@@ -1,4 +1,4 @@
-/* tests.h: the unit-test suites of common/ and the assertions they share. */
+/* tests.h: the unit-test suites and the assertions they share. */
 #ifndef DNS_TESTS_H
 #define DNS_TESTS_H
 
@@ -9,20 +9,35 @@
 
 #include "name.h"
 
-/* One suite per file of common/: tests/unit/test_X.c tests common/X.c. */
+/*
+ * Each unit-test binary is tests/unit/main.c plus one directory of suites:
+ * tests/unit/ itself for common/ (test_X.c tests common/X.c), or
+ * tests/unit/NN-name/ for the files of steps/NN-name/, built against that
+ * step's copy-on-change overlay. The directory's suites.c defines
+ * test_register_suites(), which calls each test_X_register() in order.
+ */
+void test_register_suites(void);
+
+/* common/ */
 void test_buf_register(void);
 void test_dns_register(void);
+void test_text_register(void);
 void test_name_register(void);
 void test_hdr_register(void);
+void test_rdata_register(void);
 void test_msg_register(void);
 void test_net_register(void);
-void test_opt_register(void);
+void test_cli_register(void);
 void test_log_register(void);
 void test_trace_register(void);
+void test_regressions_register(void);
+/* steps/04-answer/ and steps/05-compression/ */
 void test_zone_register(void);
+void test_zonefile_register(void);
 void test_lookup_register(void);
 void test_resp_register(void);
-void test_regressions_register(void);
+void test_auth_register(void);
+void test_compress_register(void);
 
 /*
  * Assertions that say what was expected and what came instead, so a failure

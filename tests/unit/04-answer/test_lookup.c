@@ -1,4 +1,4 @@
-/* test_lookup.c: unit tests of common/lookup.c — RFC 1034 4.3.2 on zones held in memory. */
+/* test_lookup.c: unit tests of steps/04-answer/lookup.c — RFC 1034 4.3.2 on zones in memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "name.h"
 #include "tests.h"
 #include "zone.h"
+#include "zonefile.h"
 
 /*
  * The zones every test asks. example.com.'s SOA has TTL 3600 and MINIMUM 300 (a negative
@@ -48,10 +49,15 @@ static const char example_com[] =
     "; d0 -> ... -> d9: 9 CNAMEs, one more than is followed.\n"
     "d0 CNAME d1\nd1 CNAME d2\nd2 CNAME d3\nd3 CNAME d4\nd4 CNAME d5\nd5 CNAME d6\n"
     "d6 CNAME d7\nd7 CNAME d8\nd8 CNAME d9\nd9 A 192.0.2.9\n"
+    "_sip._udp IN SRV 0 5 5060 mail\n"
+    "          IN SRV 1 5 5060 sip.example.org. ; outside: no address\n"
+    "_none._tcp IN SRV 0 0 0 .            ; no such service: no target to look up\n"
     "a.b       IN A   192.0.2.10          ; b is an empty non-terminal\n"
     "*.wild    IN TXT \"synthesized\"\n"
     "host.wild IN A   192.0.2.11          ; exists: never synthesized\n"
     "*.wc      IN CNAME www               ; a wildcard CNAME\n"
+    "glued     IN MX  10 ns1.sub          ; a mail host below the cut: its address is glue\n"
+    "          IN SRV 0 0 25 ns1.sub\n"
     "sub       IN NS  ns1.sub             ; a delegation\n"
     "          IN NS  ns.example.org.\n"
     "ns1.sub   IN A   192.0.2.153         ; glue\n"
@@ -65,9 +71,9 @@ static struct zone_set zones;
 
 static int suite_init(void)
 {
-    char err[ZONE_ERROR_MAX + 64];
-    if (zone_load_text(&zones, example_com, "example.com", NULL, err, sizeof err) != 0 ||
-        zone_load_text(&zones, example_net, "example.net", NULL, err, sizeof err) != 0) {
+    char err[ZONEFILE_ERROR_MAX + 64];
+    if (zonefile_load_text(&zones, example_com, "example.com", NULL, err, sizeof err) != 0 ||
+        zonefile_load_text(&zones, example_net, "example.net", NULL, err, sizeof err) != 0) {
         fprintf(stderr, "test_lookup: %s\n", err);
         zone_set_free(&zones);
         return -1;
@@ -255,16 +261,57 @@ static void test_referral(void)
     EXPECT_RESULT(DNS_RCODE_NXDOMAIN, true, 0, 1, 0);
 }
 
+static void test_glue_only_in_referrals(void)
+{
+    /* ns1.sub.example.com.'s addresses are glue: the child's data, kept so resolvers can reach
+     * its servers. A referral carries them (test_referral); an authoritative answer never does,
+     * even when its MX or SRV names that host (NSD's rule). */
+    ask("glued.example.com.", DNS_TYPE_MX);
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 1, 0, 0);
+    EXPECT_ITEM(LOOKUP_ANSWER, 0, "glued.example.com.", DNS_TYPE_MX, 3600, 1);
+    ask("glued.example.com.", DNS_TYPE_SRV);
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 1, 0, 0);
+    /* While the apex NS, whose targets are our own data, still brings them. */
+    ask("example.com.", DNS_TYPE_NS);
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 1, 0, 3);
+}
+
+static void test_ds_at_the_cut(void)
+{
+    /* RFC 4035 3.1.4.1: DS is the parent's data, so a DS question at the cut is answered by the
+     * parent: NODATA (we hold no DS), AA=1, the parent's SOA; not a referral. */
+    ask("sub.example.com.", DNS_TYPE_DS);
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 0, 1, 0);
+    EXPECT_ITEM(LOOKUP_AUTHORITY, 0, "example.com.", DNS_TYPE_SOA, 300, 1);
+    /* Below the cut, DS is the child's business again: a referral. */
+    ask("www.sub.example.com.", DNS_TYPE_DS);
+    expect_referral_at(__FILE__, __LINE__);
+
+    /* Serving the child too, a DS question at its apex still goes to the parent's side. */
+    struct zone_set both = {NULL};
+    char err[ZONEFILE_ERROR_MAX + 64];
+    CU_ASSERT_EQUAL_FATAL(zonefile_load_text(&both, example_com, "com", NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(zonefile_load_text(&both, "$TTL 5\n@ SOA ns1 hm 1 2 3 4 5\n@ NS ns1\n",
+                                             "sub", "sub.example.com.", err, sizeof err),
+                          0);
+    set_question(0, "sub.example.com.", DNS_TYPE_DS);
+    lookup_init(&res);
+    lookup_answer(&both, &qs[0], &res);
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 0, 1, 0);
+    EXPECT_ITEM(LOOKUP_AUTHORITY, 0, "example.com.", DNS_TYPE_SOA, 300, 1);
+    zone_set_free(&both);
+}
+
 static void test_child_zone_served_too(void)
 {
     /* With the child zone loaded as well, its names are answered from it (longest apex). */
     struct zone_set both = {NULL};
-    char err[ZONE_ERROR_MAX + 64];
-    CU_ASSERT_EQUAL_FATAL(zone_load_text(&both, example_com, "com", NULL, err, sizeof err), 0);
-    CU_ASSERT_EQUAL_FATAL(zone_load_text(&both,
-                                         "$TTL 5\n@ SOA ns1 hm 1 2 3 4 5\n@ NS ns1\n"
-                                         "ns1 A 192.0.2.153\nwww A 192.0.2.154\n",
-                                         "sub", "sub.example.com.", err, sizeof err),
+    char err[ZONEFILE_ERROR_MAX + 64];
+    CU_ASSERT_EQUAL_FATAL(zonefile_load_text(&both, example_com, "com", NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(zonefile_load_text(&both,
+                                             "$TTL 5\n@ SOA ns1 hm 1 2 3 4 5\n@ NS ns1\n"
+                                             "ns1 A 192.0.2.153\nwww A 192.0.2.154\n",
+                                             "sub", "sub.example.com.", err, sizeof err),
                           0);
     set_question(0, "www.sub.example.com.", DNS_TYPE_A);
     lookup_init(&res);
@@ -474,6 +521,16 @@ static void test_additional_addresses(void)
     EXPECT_ITEM(LOOKUP_ADDITIONAL, 1, "ns2.example.com.", DNS_TYPE_A, 3600, 1);
     EXPECT_ITEM(LOOKUP_ADDITIONAL, 2, "ns2.example.com.", DNS_TYPE_AAAA, 3600, 1);
 
+    /* SRV: the target's addresses too, the field named by the record-type table (RFC 2782). */
+    ask("_sip._udp.example.com.", DNS_TYPE_SRV);
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 1, 0, 2);
+    EXPECT_ITEM(LOOKUP_ANSWER, 0, "_sip._udp.example.com.", DNS_TYPE_SRV, 3600, 2);
+    EXPECT_ITEM(LOOKUP_ADDITIONAL, 0, "mail.example.com.", DNS_TYPE_A, 3600, 1);
+    EXPECT_ITEM(LOOKUP_ADDITIONAL, 1, "mail.example.com.", DNS_TYPE_AAAA, 3600, 1);
+    /* The target "." means no service: nothing to add. */
+    ask("_none._tcp.example.com.", DNS_TYPE_SRV);
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 1, 0, 0);
+
     /* Other types bring nothing. */
     ask("www.example.com.", DNS_TYPE_A);
     EXPECT_RESULT(DNS_RCODE_NOERROR, true, 1, 0, 0);
@@ -588,8 +645,8 @@ static void test_overflow(void)
     for (int i = 0; i < TARGETS; i++)
         len += (size_t)sprintf(text + len, "big MX %d t%d\nt%d A 192.0.2.%d\n", i, i, i, i);
     struct zone_set set = {NULL};
-    char err[ZONE_ERROR_MAX + 64];
-    int rc = zone_load_text(&set, text, "big", NULL, err, sizeof err);
+    char err[ZONEFILE_ERROR_MAX + 64];
+    int rc = zonefile_load_text(&set, text, "big", NULL, err, sizeof err);
     free(text);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     set_question(0, "big.example.com.", DNS_TYPE_MX);
@@ -611,6 +668,8 @@ void test_lookup_register(void)
     CU_add_test(s, "ANY", test_any);
     CU_add_test(s, "outside every zone: REFUSED", test_refused);
     CU_add_test(s, "referral at and below a cut, with glue", test_referral);
+    CU_add_test(s, "glue only in referrals, never with an answer", test_glue_only_in_referrals);
+    CU_add_test(s, "DS at a cut: the parent answers", test_ds_at_the_cut);
     CU_add_test(s, "child zone served too: longest apex", test_child_zone_served_too);
     CU_add_test(s, "NODATA: SOA TTL min(TTL, MINIMUM)", test_nodata);
     CU_add_test(s, "empty non-terminal: NODATA", test_empty_non_terminal);
@@ -620,7 +679,7 @@ void test_lookup_register(void)
     CU_add_test(s, "CNAME chain: 8 links followed, not 9", test_cname_chain_limit);
     CU_add_test(s, "CNAME loop terminates", test_cname_loop);
     CU_add_test(s, "CNAME target outside / missing", test_cname_target_outside_or_missing);
-    CU_add_test(s, "MX and NS bring addresses", test_additional_addresses);
+    CU_add_test(s, "MX, NS and SRV bring addresses", test_additional_addresses);
     CU_add_test(s, "several questions: RCODE and AA", test_multiple_questions);
     CU_add_test(s, "several questions: no duplicate RRsets", test_no_duplicate_rrsets);
     CU_add_test(s, "several questions: no RRset in two sections",
