@@ -17,8 +17,8 @@ static const struct dns_value_name dns_types[] = {
     {DNS_TYPE_MX, "MX"},       {DNS_TYPE_TXT, "TXT"},   {DNS_TYPE_AAAA, "AAAA"},
     {DNS_TYPE_SRV, "SRV"},     {DNS_TYPE_OPT, "OPT"},   {DNS_TYPE_DS, "DS"},
     {DNS_TYPE_RRSIG, "RRSIG"}, {DNS_TYPE_NSEC, "NSEC"}, {DNS_TYPE_DNSKEY, "DNSKEY"},
-    {DNS_TYPE_HTTPS, "HTTPS"}, {DNS_TYPE_AXFR, "AXFR"}, {DNS_TYPE_ANY, "ANY"},
-    {DNS_TYPE_CAA, "CAA"},
+    {DNS_TYPE_HTTPS, "HTTPS"}, {DNS_TYPE_IXFR, "IXFR"}, {DNS_TYPE_AXFR, "AXFR"},
+    {DNS_TYPE_ANY, "ANY"},     {DNS_TYPE_CAA, "CAA"},
 };
 
 static const struct dns_value_name dns_classes[] = {

@@ -65,6 +65,7 @@ enum dns_type {
     DNS_TYPE_NSEC = 47,
     DNS_TYPE_DNSKEY = 48,
     DNS_TYPE_HTTPS = 65,
+    DNS_TYPE_IXFR = 251,
     DNS_TYPE_AXFR = 252,
     DNS_TYPE_ANY = 255,
     DNS_TYPE_CAA = 257,

@@ -54,23 +54,32 @@ int msg_parse_query(const uint8_t *data, size_t len, struct msg_query *q)
     if (hdr_opcode(&q->hdr) != DNS_OPCODE_QUERY)
         return DNS_RCODE_NOTIMP;
 
+    /* The RCODE is the responder's to set; a query with one is malformed
+     * (as NSD says). */
+    if (hdr_rcode(&q->hdr) != DNS_RCODE_NOERROR)
+        return DNS_RCODE_FORMERR;
     if (q->hdr.qdcount == 0 || q->hdr.qdcount > MSG_QUESTIONS_MAX)
         return DNS_RCODE_FORMERR;
-    /* A query carries no answers or authority (as NSD checks). */
-    if (q->hdr.ancount != 0 || q->hdr.nscount != 0)
+    /* A query carries no answers or authority (as NSD checks), and in the
+     * additional section an EDNS OPT and a TSIG at most. */
+    if (q->hdr.ancount != 0 || q->hdr.nscount != 0 || q->hdr.arcount > MSG_ADDITIONAL_MAX)
         return DNS_RCODE_FORMERR;
 
-    /* Bounded by MSG_QUESTIONS_MAX, checked above. */
+    /* Bounded by MSG_QUESTIONS_MAX, checked above, and by the octets the
+     * names add up to: every question costs work in proportion to its name. */
+    size_t octets = 0;
     for (unsigned i = 0; i < q->hdr.qdcount; i++) {
         if (msg_read_question(&r, &q->question[i]) != NAME_OK)
             return DNS_RCODE_FORMERR;
         q->qdcount = i + 1;
+        octets += q->question[i].qname.len;
+        if (octets > MSG_QUESTION_OCTETS_MAX)
+            return DNS_RCODE_FORMERR;
     }
     q->end = r.pos;
 
     /* Additional records (a client's EDNS OPT): they must be well formed and
-     * are otherwise ignored. Bounded by ARCOUNT, and each record consumes at
-     * least DNS_RR_FIXED + 1 bytes, so a lying count stops at the end. */
+     * are otherwise ignored. Bounded by MSG_ADDITIONAL_MAX. */
     for (unsigned i = 0; i < q->hdr.arcount; i++) {
         struct msg_rr rr;
         if (msg_read_rr(&r, &rr) != NAME_OK)

@@ -58,6 +58,17 @@ enum {
      * exactly one, and steps 3 and 4 answer anything else with FORMERR; step 5
      * answers up to this many, as an online DNS challenge asks. */
     MSG_QUESTIONS_MAX = 16,
+    /* The octets all the questions' names of one query may add up to, once
+     * their pointers are followed. Each question costs work in proportion to
+     * its name (reading it, looking it up, writing it back), and 16 names of
+     * 255 octets made of pointers into one another fit in a 361-byte query:
+     * without a bound that query costs 60 times a normal one. 1024 octets is
+     * 16 names of 64, four times what any real query needs. */
+    MSG_QUESTION_OCTETS_MAX = 1024,
+    /* Records a query may carry in its additional section: an EDNS OPT (RFC
+     * 6891) and a TSIG (RFC 8945). More is malformed, and each would be one
+     * more name to read. */
+    MSG_ADDITIONAL_MAX = 2,
 };
 
 struct msg_query {
@@ -73,10 +84,12 @@ struct msg_query {
  *   MSG_DROP            datagram under 12 bytes, or QR=1 (a response: never
  *                       answer one, or two servers could bounce packets forever);
  *   DNS_RCODE_NOTIMP    OPCODE is not QUERY (q->hdr is filled);
- *   DNS_RCODE_FORMERR   no question or more than MSG_QUESTIONS_MAX, records in
- *                       the answer or authority section, a malformed question
- *                       or record, or bytes after the last record (q->hdr is
- *                       filled);
+ *   DNS_RCODE_FORMERR   an RCODE already set, no question or more than
+ *                       MSG_QUESTIONS_MAX, names adding up to more than
+ *                       MSG_QUESTION_OCTETS_MAX, records in the answer or
+ *                       authority section, more than MSG_ADDITIONAL_MAX
+ *                       additional records, a malformed question or record, or
+ *                       bytes after the last record (q->hdr is filled);
  *   DNS_RCODE_NOERROR   q is filled and can be answered.
  * Records in the additional section (e.g. a client's EDNS OPT) are checked
  * for shape and otherwise ignored. This is the one place where a codec error

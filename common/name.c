@@ -143,15 +143,78 @@ static inline uint8_t name_fold(uint8_t c)
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
 }
 
+/*
+ * A polynomial hash over the case-folded bytes, built from the right:
+ * h(s) = sum of fold(s[k]) * B^(len - 1 - k). Putting a label in front of a
+ * name multiplies nothing that is already there, it only adds the label's
+ * terms, so the hashes of all the suffixes of a name (the name, its parent,
+ * its grandparent, ...) come out of one pass, and a walk down the tree hashes
+ * each name from its parent's hash in the time of one label. (FNV, the usual
+ * choice, runs left to right: every suffix would cost a pass of its own,
+ * n^2/2 byte steps for a 127-label name.) A hash is only ever a filter:
+ * every match is confirmed by comparing the names.
+ */
+enum { NAME_HASH_BASE = 0x01000193 };
+
 uint32_t name_hash(const uint8_t *wire, size_t len)
 {
-    /* FNV-1a over the case-folded bytes. */
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= name_fold(wire[i]);
-        h *= 16777619u;
+    uint32_t h = 0, power = 1;
+    for (size_t k = len; k-- > 0;) {
+        h += name_fold(wire[k]) * power;
+        power *= NAME_HASH_BASE;
     }
     return h;
+}
+
+/* B^n, by squaring: O(log n) multiplications. */
+static uint32_t name_hash_power(size_t n)
+{
+    uint32_t result = 1, base = NAME_HASH_BASE;
+    /* Bounded: n halves every pass. */
+    for (; n > 0; n >>= 1) {
+        if (n & 1)
+            result *= base;
+        base *= base;
+    }
+    return result;
+}
+
+uint32_t name_hash_prepend(uint32_t hash, size_t len, const uint8_t *label)
+{
+    uint32_t power = name_hash_power(len);
+    for (size_t k = 1 + (size_t)label[0]; k-- > 0;) {
+        hash += name_fold(label[k]) * power;
+        power *= NAME_HASH_BASE;
+    }
+    return hash;
+}
+
+size_t name_suffix_hashes(const struct name *n, size_t offset[NAME_LABELS_MAX],
+                          uint32_t hash[NAME_LABELS_MAX])
+{
+    size_t count = 0;
+    /* Bounded by n->len: each pass moves past one label, and a name of at
+     * most 255 octets has fewer than NAME_LABELS_MAX labels. */
+    for (size_t off = 0; off < n->len && n->wire[off] != 0 && count < NAME_LABELS_MAX;
+         off += 1 + (size_t)n->wire[off])
+        offset[count++] = off;
+    if (count == 0)
+        return 0;
+    /* One pass over the bytes from the root up: the hash so far is that of
+     * the suffix from the current byte, and at the start of a label it is
+     * that label's suffix hash. The root's byte is 0 and adds nothing. */
+    uint32_t h = 0, power = NAME_HASH_BASE;
+    size_t i = count - 1;
+    for (size_t k = n->len - 1u; k-- > 0;) {
+        h += name_fold(n->wire[k]) * power;
+        power *= NAME_HASH_BASE;
+        if (k == offset[i]) {
+            hash[i] = h;
+            if (i-- == 0)
+                break;
+        }
+    }
+    return count;
 }
 
 /* Equal wire forms, ignoring case. Length bytes are below 64 and so never
@@ -162,6 +225,11 @@ static bool name_wire_equal(const uint8_t *a, const uint8_t *b, size_t len)
         if (name_fold(a[i]) != name_fold(b[i]))
             return false;
     return true;
+}
+
+bool name_label_equal(const uint8_t *a, const uint8_t *b)
+{
+    return a[0] == b[0] && name_wire_equal(a + 1, b + 1, a[0]);
 }
 
 bool name_equal(const struct name *a, const struct name *b)

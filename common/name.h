@@ -116,12 +116,28 @@ unsigned name_label_count(const struct name *n);
 /* Equality ignoring ASCII case. */
 bool name_equal(const struct name *a, const struct name *b);
 
+/* Equality of two labels (each a length byte, then its bytes), ignoring
+ * ASCII case. */
+bool name_label_equal(const uint8_t *a, const uint8_t *b);
+
 /* Lower-cases the ASCII letters of `n` in place (for keys; never for echoing). */
 void name_lower(struct name *n);
 
 /* A hash of the wire form that ignores ASCII case, so Example.COM and
- * example.com hash alike. */
+ * example.com hash alike. It is built from the right, so that a name's hash
+ * follows from its parent's (name_hash_prepend) and all the suffixes of a
+ * name hash in one pass (name_suffix_hashes). */
 uint32_t name_hash(const uint8_t *wire, size_t len);
+
+/* name_hash() of `label` (its length byte, then its bytes) put in front of
+ * a name of `len` octets whose name_hash() is `hash`. */
+uint32_t name_hash_prepend(uint32_t hash, size_t len, const uint8_t *label);
+
+/* Fills offset[i] with where the i-th label of `n` starts and hash[i] with
+ * name_hash() of the suffix from there, in one pass. Returns the number of
+ * labels, the root not counted (0 for the root name). */
+size_t name_suffix_hashes(const struct name *n, size_t offset[NAME_LABELS_MAX],
+                          uint32_t hash[NAME_LABELS_MAX]);
 
 /* True if `n` is `ancestor` or below it ("www.example.com." is below
  * "example.com." and below "."). */

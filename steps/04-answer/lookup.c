@@ -65,28 +65,47 @@ static void lookup_negative(struct lookup_result *res, const struct zone *z)
     lookup_add(res, LOOKUP_AUTHORITY, z->soa, &z->apex->name, ttl);
 }
 
-/* The zone cut (NS below the apex) at or above `name` nearest the apex, or
- * NULL. Walks down from the apex one label at a time, so the highest cut
- * wins: a lower "cut" would be inside the child zone, not ours. */
-static const struct zone_node *lookup_cut(const struct zone *z, const struct name *name)
+/* What a walk down from the apex finds on the way to a name. */
+struct lookup_walk {
+    const struct zone_node *cut;      /* the first zone cut on the way, or NULL */
+    const struct zone_node *node;     /* the name's own node, or NULL */
+    const struct zone_node *encloser; /* the deepest node found: the name's closest encloser */
+};
+
+/*
+ * Walks down from the apex of `z` towards `name` (which is at or below it),
+ * one label at a time, and stops at the first zone cut above the name (the
+ * highest cut wins: a lower one would be inside the child zone) or where the
+ * next name does not exist (then neither does anything below it, and the
+ * last node found is the closest encloser of RFC 4592). With `glue`, the
+ * walk goes on below the cut, to find the addresses a referral carries. Each
+ * step hashes one more label in front of its parent's hash and compares one
+ * label, so a 127-label name costs one pass, whatever the zone holds.
+ */
+static void lookup_descend(const struct zone *z, const struct name *name, bool glue,
+                           struct lookup_walk *w)
 {
-    unsigned below = name_label_count(name) - name_label_count(&z->origin);
+    size_t offset[NAME_LABELS_MAX];
+    uint32_t hash[NAME_LABELS_MAX];
+    size_t labels = name_suffix_hashes(name, offset, hash);
+    size_t below = labels - name_label_count(&z->origin);
+    w->cut = NULL;
+    w->node = NULL;
+    w->encloser = z->apex;
     /* Bounded by the labels of `name` under the apex (< NAME_LABELS_MAX). */
-    for (unsigned depth = 1; depth <= below; depth++) {
-        /* The ancestor of `name` with `depth` labels under the apex. */
-        struct name ancestor;
-        size_t off = 0;
-        for (unsigned drop = below - depth; drop > 0; drop--)
-            off += 1 + (size_t)name->wire[off];
-        ancestor.len = (uint8_t)(name->len - off);
-        memcpy(ancestor.wire, name->wire + off, ancestor.len);
-        const struct zone_node *node = zone_find_node(z, &ancestor);
-        if (node == NULL)
-            return NULL; /* nothing exists below here, so no cut either */
-        if (node->is_cut)
-            return node;
+    for (size_t i = below; i-- > 0;) {
+        const struct zone_node *child =
+            zone_find_child(z, w->encloser, name->wire + offset[i], hash[i]);
+        if (child == NULL)
+            return;
+        w->encloser = child;
+        if (child->is_cut && w->cut == NULL) {
+            w->cut = child;
+            if (i > 0 && !glue)
+                return; /* a referral: what is below the cut is the child's */
+        }
     }
-    return NULL;
+    w->node = w->encloser;
 }
 
 /*
@@ -100,8 +119,12 @@ static void lookup_addresses(const struct zone_set *set, const struct name *targ
                              struct lookup_result *res)
 {
     const struct zone *z = zone_set_find(set, target);
-    const struct zone_node *node = z ? zone_find_node(z, target) : NULL;
-    if (node == NULL || (!referral && lookup_cut(z, target) != NULL))
+    if (z == NULL)
+        return;
+    struct lookup_walk w;
+    lookup_descend(z, target, referral, &w);
+    const struct zone_node *node = w.node;
+    if (node == NULL || (!referral && w.cut != NULL))
         return;
     static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
@@ -127,28 +150,16 @@ static void lookup_additional(const struct zone_set *set, const struct zone_rrse
     }
 }
 
-/* The closest encloser's wildcard node ("*.<closest encloser>") for a name
- * that does not exist, or NULL. */
-static const struct zone_node *lookup_wildcard(const struct zone *z, const struct name *name)
+/* The wildcard node "*.<closest encloser>" for a name that does not exist,
+ * or NULL: one more probe below the encloser the walk stopped at. */
+static const struct zone_node *lookup_wildcard(const struct zone *z,
+                                               const struct zone_node *encloser)
 {
-    struct name ce = *name;
-    /* Strip labels until a name exists; the apex always does. Bounded by
-     * the labels under the apex. */
-    while (ce.len > z->origin.len) {
-        size_t skip = 1 + (size_t)ce.wire[0];
-        memmove(ce.wire, ce.wire + skip, ce.len - skip);
-        ce.len = (uint8_t)(ce.len - skip);
-        if (zone_find_node(z, &ce) != NULL)
-            break;
-    }
-    if (ce.len + 2 > NAME_WIRE_MAX)
+    static const uint8_t star[] = {1, '*'};
+    if (encloser->name.len + sizeof star > NAME_WIRE_MAX)
         return NULL;
-    struct name wild;
-    wild.wire[0] = 1;
-    wild.wire[1] = '*';
-    memcpy(wild.wire + 2, ce.wire, ce.len);
-    wild.len = (uint8_t)(ce.len + 2);
-    return zone_find_node(z, &wild);
+    uint32_t hash = name_hash_prepend(encloser->hash, encloser->name.len, star);
+    return zone_find_child(z, encloser, star, hash);
 }
 
 /* The zone that answers about `name`: the one with the longest apex that
@@ -190,6 +201,14 @@ void lookup_answer(const struct zone_set *set, const struct msg_question *q,
         lookup_verdict(res, DNS_RCODE_REFUSED, false);
         return;
     }
+    /* A zone transfer is a TCP conversation (RFC 5936 4.2), and this server
+     * speaks UDP only: AXFR and IXFR are not implemented. (RFC 1995 4 would
+     * let an IXFR over UDP be answered with the SOA alone; NSD does that, this
+     * server keeps it simple.) */
+    if (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR) {
+        lookup_verdict(res, DNS_RCODE_NOTIMP, false);
+        return;
+    }
 
     /* One pass per name in the CNAME chain; bounded by LOOKUP_CNAME_MAX. */
     for (;;) {
@@ -203,11 +222,13 @@ void lookup_answer(const struct zone_set *set, const struct msg_question *q,
         }
         visited[links] = owner;
 
-        const struct zone_node *cut = lookup_cut(z, owner);
+        struct lookup_walk w;
+        lookup_descend(z, owner, false, &w);
+        const struct zone_node *cut = w.cut;
         /* RFC 4035 3.1.4.1: the DS RRset of a delegation is the parent's
          * data, so a DS question for the cut's own name is answered here
          * (NODATA when we have none), not referred to the child. */
-        if (cut != NULL && q->qtype == DNS_TYPE_DS && name_equal(&cut->name, owner))
+        if (cut != NULL && q->qtype == DNS_TYPE_DS && cut == w.node)
             cut = NULL;
         if (cut != NULL) {
             const struct zone_rrset *ns = zone_node_rrset(cut, DNS_TYPE_NS);
@@ -217,25 +238,21 @@ void lookup_answer(const struct zone_set *set, const struct msg_question *q,
             return;
         }
 
-        const struct zone_node *node = zone_find_node(z, owner);
+        const struct zone_node *node = w.node;
         if (node == NULL)
-            node = lookup_wildcard(z, owner);
+            node = lookup_wildcard(z, w.encloser);
         if (node == NULL) {
             lookup_negative(res, z);
             lookup_verdict(res, DNS_RCODE_NXDOMAIN, true);
             return;
         }
 
-        const struct zone_rrset *s = NULL;
-        if (q->qtype == DNS_TYPE_ANY) {
-            for (s = node->rrsets; s != NULL; s = s->next)
-                lookup_add(res, LOOKUP_ANSWER, s, owner, s->ttl);
-            if (node->rrsets == NULL)
-                lookup_negative(res, z);
-            lookup_verdict(res, DNS_RCODE_NOERROR, true);
-            return;
-        }
-        s = zone_node_rrset(node, q->qtype);
+        /* ANY gets one RRset, the name's first (RFC 8482 4.1): all of them
+         * would turn a 30-byte question into a reply ten times its size, the
+         * lever of reflection attacks, and nothing that resolves names needs
+         * them (RFC 8482 2). */
+        const struct zone_rrset *s =
+            q->qtype == DNS_TYPE_ANY ? node->rrsets : zone_node_rrset(node, q->qtype);
         if (s != NULL) {
             lookup_add(res, LOOKUP_ANSWER, s, owner, s->ttl);
             lookup_additional(set, s, false, res);

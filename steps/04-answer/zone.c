@@ -14,9 +14,20 @@ enum {
 
 /* Tables and nodes -------------------------------------------------------------- */
 
+/* The bucket of a hash in a table of `count` (a power of two) buckets. The
+ * hash's bits are mixed first (a murmur3 finalizer): name_hash() is built for
+ * walking down the tree, not for spreading its low bits. */
+static size_t zone_slot(uint32_t hash, size_t count)
+{
+    hash ^= hash >> 16;
+    hash *= 0x85ebca6bu;
+    hash ^= hash >> 13;
+    return hash & (count - 1);
+}
+
 static struct zone_node **zone_bucket(const struct zone *z, uint32_t hash)
 {
-    return &z->buckets[hash & (z->bucket_count - 1)];
+    return &z->buckets[zone_slot(hash, z->bucket_count)];
 }
 
 const struct zone_node *zone_find_node(const struct zone *z, const struct name *name)
@@ -24,6 +35,17 @@ const struct zone_node *zone_find_node(const struct zone *z, const struct name *
     uint32_t hash = name_hash(name->wire, name->len);
     for (const struct zone_node *n = *zone_bucket(z, hash); n != NULL; n = n->hash_next)
         if (n->hash == hash && name_equal(&n->name, name))
+            return n;
+    return NULL;
+}
+
+const struct zone_node *zone_find_child(const struct zone *z, const struct zone_node *parent,
+                                        const uint8_t *label, uint32_t hash)
+{
+    /* The parent pointer and one label stand for the whole name: two nodes
+     * with the same parent and the same first label are the same name. */
+    for (const struct zone_node *n = *zone_bucket(z, hash); n != NULL; n = n->hash_next)
+        if (n->hash == hash && n->parent == parent && name_label_equal(n->name.wire, label))
             return n;
     return NULL;
 }
@@ -46,8 +68,8 @@ static int zone_grow(struct zone *z)
         struct zone_node *n = z->buckets[i];
         while (n != NULL) {
             struct zone_node *next = n->hash_next;
-            n->hash_next = buckets[n->hash & (count - 1)];
-            buckets[n->hash & (count - 1)] = n;
+            n->hash_next = buckets[zone_slot(n->hash, count)];
+            buckets[zone_slot(n->hash, count)] = n;
             n = next;
         }
     }
@@ -64,6 +86,20 @@ static struct zone_node *zone_add_node(struct zone *z, const struct name *name)
     struct zone_node *found = (struct zone_node *)zone_find_node(z, name);
     if (found != NULL)
         return found;
+
+    /* The parent first, unless this is the apex: drop the first label.
+     * Recursion depth is bounded by the labels below the apex (< NAME_LABELS_MAX). */
+    struct zone_node *parent = NULL;
+    if (name->len > z->origin.len) {
+        struct name up;
+        size_t skip = 1 + (size_t)name->wire[0];
+        up.len = (uint8_t)(name->len - skip);
+        memcpy(up.wire, name->wire + skip, up.len);
+        parent = zone_add_node(z, &up);
+        if (parent == NULL)
+            return NULL;
+    }
+
     if (z->node_count >= z->bucket_count && zone_grow(z) != 0)
         return NULL;
     struct zone_node *n = calloc(1, sizeof *n);
@@ -71,21 +107,11 @@ static struct zone_node *zone_add_node(struct zone *z, const struct name *name)
         return NULL;
     n->name = *name;
     n->hash = name_hash(name->wire, name->len);
+    n->parent = parent;
     struct zone_node **bucket = zone_bucket(z, n->hash);
     n->hash_next = *bucket;
     *bucket = n;
     z->node_count++;
-
-    /* The parent, unless this is the apex: drop the first label. Recursion
-     * depth is bounded by the labels below the apex (< NAME_LABELS_MAX). */
-    if (name->len > z->origin.len) {
-        struct name parent;
-        size_t skip = 1 + (size_t)name->wire[0];
-        parent.len = (uint8_t)(name->len - skip);
-        memcpy(parent.wire, name->wire + skip, parent.len);
-        if (zone_add_node(z, &parent) == NULL)
-            return NULL;
-    }
     return n;
 }
 

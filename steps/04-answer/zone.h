@@ -37,9 +37,10 @@ struct zone_rrset {
 
 struct zone_node {
     struct zone_node *hash_next;
-    struct name name; /* as written in the zone file (case kept, for owner names) */
-    uint32_t hash;    /* name_hash() of name */
-    bool is_cut;      /* NS records at a name other than the apex: a delegation */
+    struct name name;               /* as written in the zone file (case kept, for owner names) */
+    uint32_t hash;                  /* name_hash() of name */
+    const struct zone_node *parent; /* the node one label up; NULL at the apex */
+    bool is_cut;                    /* NS records at a name other than the apex: a delegation */
     struct zone_rrset *rrsets;
 };
 
@@ -97,6 +98,16 @@ const struct zone *zone_set_find(const struct zone_set *set, const struct name *
 
 /* The node of exactly `name` (compared without case), or NULL. */
 const struct zone_node *zone_find_node(const struct zone *z, const struct name *name);
+
+/*
+ * The child of `parent` whose first label is `label` (a length byte, then its
+ * bytes; compared without case), where `hash` is name_hash() of the child's
+ * whole name (name_hash_prepend() of the label and the parent's hash). One
+ * probe and one label compared, whatever the depth: a walk down from the apex
+ * costs one label per step, not one name.
+ */
+const struct zone_node *zone_find_child(const struct zone *z, const struct zone_node *parent,
+                                        const uint8_t *label, uint32_t hash);
 
 /* The RRset of `type` at `node`, or NULL. */
 const struct zone_rrset *zone_node_rrset(const struct zone_node *node, uint16_t type);

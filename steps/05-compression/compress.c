@@ -9,47 +9,39 @@
 enum {
     /* A pointer is two bytes, the top two bits 11 and then the 14-bit offset. */
     COMPRESS_POINTER = 0xC000,
-    /* The multiplier of the suffix hash (any odd number mixes well enough:
-     * a match is always confirmed byte by byte). */
-    COMPRESS_HASH_BASE = 0x01000193,
 };
 
-/*
- * Hashes every suffix of `n` that starts on a label, in one pass from the
- * right: offset[i] is where the i-th label starts and hash[i] the hash of the
- * suffix from there. With h(s) = sum of s[k] * B^(len - 1 - k), putting a
- * byte c in front of s gives c * B^len + h(s), so each suffix costs only its
- * own first label, and a 127-label name costs 255 steps, not 127 x 255.
- * Returns the number of labels (the root not counted).
- */
-static size_t compress_suffix_hashes(const struct name *n, size_t offset[NAME_LABELS_MAX],
-                                     uint32_t hash[NAME_LABELS_MAX])
+void compress_init(struct compress_table *t)
 {
-    size_t count = 0;
-    /* Bounded by n->len: each pass moves past one label. */
-    for (size_t off = 0; off < n->len && n->wire[off] != 0; off += 1 + (size_t)n->wire[off])
-        offset[count++] = off;
-    uint32_t h = 0, power = COMPRESS_HASH_BASE; /* the root byte 0 adds nothing */
-    for (size_t i = count; i-- > 0;) {
-        size_t end = i + 1 < count ? offset[i + 1] : n->len - 1u;
-        for (size_t k = end; k-- > offset[i];) {
-            h += n->wire[k] * power;
-            power *= COMPRESS_HASH_BASE;
-        }
-        hash[i] = h;
+    t->count = 0;
+    t->misses = 0;
+    for (size_t i = 0; i < COMPRESS_BUCKETS; i++)
+        t->bucket[i] = -1;
+}
+
+void compress_rollback(struct compress_table *t, size_t mark)
+{
+    /* Entries are added at the head of their bucket, so removing them newest
+     * first puts every head back where it was at the mark. */
+    while (t->count > mark) {
+        t->count--;
+        t->bucket[t->entry[t->count].hash & (COMPRESS_BUCKETS - 1)] = t->entry[t->count].next;
     }
-    return count;
 }
 
 /* The offset of an earlier name equal to the suffix (wire, len), or -1. */
-static int compress_find(const struct buf_writer *w, const struct compress_table *t,
-                         const uint8_t *wire, size_t len, uint32_t hash)
+static int compress_find(const struct buf_writer *w, struct compress_table *t, const uint8_t *wire,
+                         size_t len, uint32_t hash)
 {
-    for (size_t i = 0; i < t->count; i++) {
+    /* Bounded by the entries in the bucket, and the reads by the misses. */
+    for (int i = t->bucket[hash & (COMPRESS_BUCKETS - 1)]; i >= 0; i = t->entry[i].next) {
         if (t->entry[i].hash != hash)
             continue;
+        if (t->misses >= COMPRESS_MISSES_MAX)
+            return -1;
         /* Read the earlier name back from the message (it may itself end in a
-         * pointer) and compare: the hash alone could collide. */
+         * pointer) and compare: the hash alone could collide, and it ignores
+         * case while the match must not. */
         struct buf_reader r;
         struct name earlier;
         buf_reader_init(&r, w->data, w->pos);
@@ -57,19 +49,23 @@ static int compress_find(const struct buf_writer *w, const struct compress_table
         if (name_read(&r, &earlier) == NAME_OK && earlier.len == len &&
             memcmp(earlier.wire, wire, len) == 0)
             return t->entry[i].offset;
+        t->misses++;
     }
     return -1;
 }
 
-/* Records that a suffix with this hash starts at the writer's position. */
-static void compress_add(const struct buf_writer *w, struct compress_table *t, uint32_t hash)
+/* Records that a suffix with this hash starts at `offset` of the message. */
+static void compress_add(struct compress_table *t, size_t offset, uint32_t hash)
 {
     /* Pointers reach only 14 bits, and a reader refuses pointers into the
      * header, so offsets outside [12, 0x3FFF] are useless as targets. */
-    if (t->count >= COMPRESS_ENTRIES_MAX || w->pos < DNS_HEADER_SIZE || w->pos > NAME_POINTER_MAX)
+    if (t->count >= COMPRESS_ENTRIES_MAX || offset < DNS_HEADER_SIZE || offset > NAME_POINTER_MAX)
         return;
-    t->entry[t->count].offset = (uint16_t)w->pos;
+    size_t b = hash & (COMPRESS_BUCKETS - 1);
+    t->entry[t->count].offset = (uint16_t)offset;
     t->entry[t->count].hash = hash;
+    t->entry[t->count].next = t->bucket[b];
+    t->bucket[b] = (int16_t)t->count;
     t->count++;
 }
 
@@ -77,7 +73,7 @@ void compress_write_name(struct buf_writer *w, struct compress_table *t, const s
 {
     size_t offset[NAME_LABELS_MAX];
     uint32_t hash[NAME_LABELS_MAX];
-    size_t labels = compress_suffix_hashes(n, offset, hash);
+    size_t labels = name_suffix_hashes(n, offset, hash);
 
     /* Find the longest suffix already in the message: try the whole name,
      * then drop one label at a time. Bounded by the labels. */
@@ -89,12 +85,12 @@ void compress_write_name(struct buf_writer *w, struct compress_table *t, const s
         if (target >= 0)
             break;
     }
-    /* Write the labels before that suffix, recording each new suffix. */
-    for (size_t i = 0; i < first; i++) {
-        if (buf_writer_ok(w))
-            compress_add(w, t, hash[i]);
-        buf_write_bytes(w, n->wire + offset[i], 1 + (size_t)n->wire[offset[i]]);
-    }
+    /* Write the labels before that suffix in one piece, then record each
+     * new suffix where it now starts. */
+    size_t start = w->pos;
+    buf_write_bytes(w, n->wire, first < labels ? offset[first] : n->len - 1u);
+    for (size_t i = 0; i < first && buf_writer_ok(w); i++)
+        compress_add(t, start + offset[i], hash[i]);
     if (target >= 0)
         buf_write_u16(w, (uint16_t)(COMPRESS_POINTER | target));
     else

@@ -24,31 +24,38 @@ enum {
     /* Entries kept per message. A 512-byte reply rarely holds more than a few
      * dozen distinct suffixes; past this, names are simply written longer. */
     COMPRESS_ENTRIES_MAX = 256,
+    /* Hash buckets, a power of two: a suffix is found in one probe or two,
+     * not by scanning every entry (a 121-label name has 121 suffixes to try). */
+    COMPRESS_BUCKETS = 256,
+    /* Suffixes whose hash matched but whose bytes did not, per message. Each
+     * costs a name read back from the message, and a sender choosing names
+     * can make a polynomial hash collide at will; past this many the table
+     * stops looking (names come out longer, never wrong), so no message can
+     * cost more than this many reads. */
+    COMPRESS_MISSES_MAX = 32,
 };
 
 struct compress_table {
     size_t count;
+    unsigned misses;                  /* failed comparisons so far, up to COMPRESS_MISSES_MAX */
+    int16_t bucket[COMPRESS_BUCKETS]; /* the newest entry of each bucket, or -1 */
     struct {
         uint16_t offset; /* where the suffix starts in the message */
-        uint32_t hash;   /* a hash of that suffix, to skip most comparisons */
+        int16_t next;    /* the next older entry in the same bucket, or -1 */
+        uint32_t hash;   /* name_hash() of that suffix, to skip most comparisons */
     } entry[COMPRESS_ENTRIES_MAX];
 };
 
-static inline void compress_init(struct compress_table *t)
-{
-    t->count = 0;
-}
+/* Starts an empty table for a new message. */
+void compress_init(struct compress_table *t);
+
 /* For mark -> write -> roll back: remembers how many entries there are... */
 static inline size_t compress_mark(const struct compress_table *t)
 {
     return t->count;
 }
 /* ...and forgets the entries added after the mark (their bytes are gone). */
-static inline void compress_rollback(struct compress_table *t, size_t mark)
-{
-    if (mark < t->count)
-        t->count = mark;
-}
+void compress_rollback(struct compress_table *t, size_t mark);
 
 /*
  * Appends `n` to the writer, its longest suffix already in the message

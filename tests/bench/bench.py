@@ -51,6 +51,8 @@ ADDRESS = "127.0.0.1"  # the only address anything here talks to
 SMALL_ZONES = ["zones/example.com.zone", "zones/2.0.192.in-addr.arpa.zone"]
 LARGE_ORIGIN = "large.example"  # RFC 2606: .example is reserved for documentation
 LARGE_NAMES = 100_000
+HOSTILE_COUNT = 20_000  # queries of each hostile kind per round
+HOSTILE_RATE = 10_000  # q/s: well below saturation, so the cost is per query, not per backlog
 
 
 # --- what is measured: one Row per line of the table ------------------------------------------
@@ -106,6 +108,8 @@ class Target:
 
 
 TARGETS = [
+    Target("step 5 worst query CPU <= 3 x a normal query's", STEP5, "worst_vs_normal", 3.0,
+           False),
     Target("step 5 saturation >= 0.95 x NSD's", STEP5, "qps_vs_ref", 0.95, True),
     Target("step 5 CPU/query <= 1.15 x the floor's", STEP5, "cpu_vs_floor", 1.15, False),
     Target("step 5 CPU/query <= 1.15 x the floor's, 100k names", STEP5_LARGE, "cpu_vs_floor",
@@ -311,6 +315,68 @@ def dns_query(qid, name, qtype=1):
         ">HH", qtype, 1)
 
 
+# --- hostile queries: what one query can cost at most -----------------------------------------
+
+def deep_name(zone="example.com"):
+    """As many one-letter labels under `zone` as fit in 255 octets: the deepest name there is
+    (121 labels under example.com)."""
+    zone_octets = sum(len(l) + 1 for l in zone.split(".")) + 1
+    return ".".join(["a"] * ((255 - zone_octets) // 2)) + "." + zone
+
+
+def many_questions_query(qid):
+    """16 questions in 361 bytes: a 255-octet name, then 15 pointers into it, each a name of up
+    to 255 octets: what costs a server the most work per byte it is sent."""
+    name = b"".join(bytes([len(l)]) + l.encode() for l in deep_name().split(".")) + b"\0"
+    q = struct.pack(">HHHHHH", qid, 0x0100, 16, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+    for i in range(15):
+        q += struct.pack(">HHH", 0xC000 | (12 + 2 * i), 1, 1)
+    return q
+
+
+# name, what it is, the query's bytes (ID 0: the sender sets it)
+HOSTILE = [
+    ("normal", "www.example.com A: a normal answer", lambda: dns_query(0, "www.example.com")),
+    ("deep", "the deepest name, NXDOMAIN", lambda: dns_query(0, deep_name())),
+    ("deep-wild", "the deepest name under a wildcard", lambda: dns_query(0, deep_name("wild.example.com"), 16)),
+    ("16 questions", "16 questions of up to 255 octets in 361 bytes", lambda: many_questions_query(0)),
+]
+
+
+def send_paced(port, query, count, rate):
+    """Sends `query` `count` times at `rate` q/s (in 1 ms batches) from this process, counting
+    the replies; returns how many came back. Run on the client core (see --send)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.setblocking(False)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        got = sent = 0
+        t0 = time.monotonic()
+        while sent < count:
+            due = min(count, int((time.monotonic() - t0) * rate) + 1)
+            while sent < due:
+                q = struct.pack(">H", sent & 0xFFFF) + query[2:]
+                try:
+                    s.sendto(q, (ADDRESS, port))
+                    sent += 1
+                except BlockingIOError:
+                    break
+            while True:
+                try:
+                    s.recv(65536)
+                    got += 1
+                except BlockingIOError:
+                    break
+            time.sleep(0.001)
+        end = time.monotonic() + 1.0  # the last replies
+        while got < sent and time.monotonic() < end:
+            try:
+                s.recv(65536)
+                got += 1
+            except BlockingIOError:
+                time.sleep(0.001)
+        return got
+
+
 def wait_first_answer(p, port, name, limit):
     """Returns once the server answers a query for `name`; raises after `limit` seconds."""
     t0 = time.monotonic()
@@ -465,6 +531,7 @@ class Bench:
         self.skipped = []  # (label, why)
         self.files = {}
         self.others_pct = 0.0
+        self.hostile_results = {}  # label -> {kind: (CPU µs/query, answered)}
 
     def prepare(self):
         small_q = os.path.join(self.dir, "queries-small.txt")
@@ -622,6 +689,55 @@ class Bench:
                 m[key] = median([x[key] for x in m["rounds"]])
             self.results[row.label] = m
 
+    def hostile(self):
+        """CPU per query of each HOSTILE query against step 5 and NSD: a server's worst query
+        should cost no more than a few normal ones, or a trickle of them is a denial of
+        service. Each kind is sent HOSTILE_COUNT times at HOSTILE_RATE q/s by a paced sender on
+        the client core; the server's CPU time over the queries sent is its cost."""
+        rows = [r for r in ROWS if r.label in (STEP5, NSD) and not self.why_skip(r)]
+        for i, row in enumerate(rows):
+            port = PORT_BASE + 90 + i
+            try:
+                p, _ = self.launch(row, port, SERVER_CPU)
+            except RuntimeError as e:
+                self.skipped.append((f"{row.label}, hostile queries", str(e).splitlines()[0]))
+                continue
+            time.sleep(0.3)
+            costs = {}
+            for kind, _, make in HOSTILE:
+                rounds = []
+                for _ in range(self.opts.rounds):
+                    cpu0 = cpu_seconds(p.pid)
+                    r = subprocess.run(
+                        ["taskset", "-c", str(CLIENT_CPU), sys.executable, os.path.abspath(__file__),
+                         "--send", str(port), make().hex(), str(HOSTILE_COUNT), str(HOSTILE_RATE)],
+                        capture_output=True, text=True, timeout=60)
+                    answered = int(r.stdout.strip() or 0)
+                    cpu1 = cpu_seconds(p.pid)
+                    # Per query sent, not answered: a query a server drops costs it too.
+                    rounds.append((cpu1 - cpu0) * 1e6 / HOSTILE_COUNT)
+                costs[kind] = (median(rounds), answered)
+            stop(p)
+            self.hostile_results[row.label] = costs
+            print(f"  hostile {row.label}: " + ", ".join(
+                f"{k} {v[0]:.1f} µs" for k, v in costs.items()), flush=True)
+
+    def hostile_table(self):
+        labels = list(self.hostile_results)
+        if not labels:
+            return ""
+        head = "| query | " + " | ".join(f"{l}: CPU µs/query | × normal" for l in labels) + " |"
+        lines = [head, "|---|" + "--:|--:|" * len(labels)]
+        for kind, what, make in HOSTILE:
+            cells = []
+            for l in labels:
+                cost, answered = self.hostile_results[l][kind]
+                normal = self.hostile_results[l]["normal"][0]
+                note = "" if answered >= 0.97 * HOSTILE_COUNT else f" ({answered:,} answered)"
+                cells.append(f"{cost:.1f}{note} | {cost / normal:.2f}")
+            lines.append(f"| {what} ({len(make())} bytes) | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
     # --- the report ---------------------------------------------------------------------------
 
     def ratio(self, row, metric, other):
@@ -664,6 +780,16 @@ class Bench:
         rows = {r.label: r for r in ROWS}
         for t in TARGETS:
             row, m = rows[t.row], self.results.get(t.row)
+            if t.metric == "worst_vs_normal":
+                costs = self.hostile_results.get(t.row)
+                if costs is None:
+                    lines.append(f"  ----  {t.text}: not measured")
+                    continue
+                worst = max(costs, key=lambda k: costs[k][0])
+                value = costs[worst][0] / costs["normal"][0]
+                ok = value <= t.limit
+                lines.append(f"  {'PASS' if ok else 'MISS'}  {t.text}: {value:.2f} x ({worst})")
+                continue
             if m is None:
                 lines.append(f"  ----  {t.text}: not measured ('{t.row}' did not run)")
                 continue
@@ -755,7 +881,14 @@ def main():
                     help="measurements of every row, interleaved; the table shows the median")
     ap.add_argument("--rate", type=int, default=40000, help="fixed load in q/s (default 40000)")
     ap.add_argument("--rows", nargs="*", help="run only rows whose label contains one of these")
+    ap.add_argument("--no-hostile", action="store_true", help="skip the hostile-query costs")
+    ap.add_argument("--send", nargs=4, metavar=("PORT", "HEX", "COUNT", "RATE"),
+                    help=argparse.SUPPRESS)  # internal: the paced sender of bench.hostile()
     opts = ap.parse_args()
+    if opts.send:
+        port, query, count, rate = opts.send
+        print(send_paced(int(port), bytes.fromhex(query), int(count), int(rate)))
+        return 0
 
     if not check_tools():
         return 1
@@ -772,6 +905,8 @@ def main():
         print(f"bench: {os.cpu_count()} cores, server on cpu {SERVER_CPU}, dnsperf on cpu "
               f"{CLIENT_CPU}; {opts.seconds} s per dnsperf run", flush=True)
         bench.run()
+        if not opts.no_hostile:
+            bench.hostile()
     except KeyboardInterrupt:
         print("\nbench: interrupted; stopping every server started", file=sys.stderr)
         return 130
@@ -786,6 +921,10 @@ def main():
           f"step 5); × floor: against {FLOOR}.\n")
     print(bench.table())
     print("\nrounds:\n" + bench.rounds())
+    if bench.hostile_results:
+        print(f"\nhostile queries: each kind {HOSTILE_COUNT:,} times at {HOSTILE_RATE:,} q/s, "
+              f"CPU per query sent (median of {opts.rounds} rounds):\n")
+        print(bench.hostile_table())
     notes = bench.notes()
     if notes:
         print("\n" + notes)

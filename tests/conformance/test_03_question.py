@@ -112,6 +112,15 @@ A_IN = [0x00, 0x01, 0x00, 0x01]  # QTYPE A, QCLASS IN
 
 FORMERR_CASES = [
     pytest.param(bytes([
+        0xF0, 0x20,  # ID
+        0x01, 0x05,  # flags: RD=1, RCODE=5: a query has no RCODE of its own (NSD: FORMERR)
+        0x00, 0x01,  # QDCOUNT 1
+        0x00, 0x00,  # ANCOUNT
+        0x00, 0x00,  # NSCOUNT
+        0x00, 0x00,  # ARCOUNT
+        *QNAME_EXAMPLE_COM, *A_IN,
+    ]), "the query has an RCODE set: only a response carries one", id="rcode-set"),
+    pytest.param(bytes([
         0xF0, 0x01,  # ID
         *QUERY_HEADER_RD,
         0x00, 0x00,  # QDCOUNT 0

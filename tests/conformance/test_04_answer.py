@@ -75,6 +75,7 @@ ZONE4 = "\n".join([
     "sub     IN  NS   ns1.sub            ; a delegation, with glue for ns1.sub",
     "        IN  NS   ns.elsewhere.invalid.",
     "ns1.sub IN  A    192.0.2.153",
+    "mx      IN  MX   10 ns1.sub         ; a mail host below the cut: its address is glue",
     "child   IN  NS   ns1.child          ; delegated, but we serve child.zone4.test too",
     "ns1.child IN A   192.0.2.200",
     "tobig   IN  CNAME big",
@@ -332,9 +333,9 @@ def test_header_of_an_answer(asker, id_, rd):
 
 @pytest.mark.stage(4, until=5)
 def test_other_query_flags_are_not_copied(asker):
-    """A query with AA, TC, RA, Z, AD and an RCODE set: none of them comes back; AA is the server's
-    own (1: an answer from our zone)."""
-    flags = g.make_flags(aa=1, tc=1, rd=1, ra=1, z=1, ad=1, rcode=5)
+    """A query with AA, TC, RA, Z and AD set: none of them comes back; AA is the server's own (1:
+    an answer from our zone). (A query with an RCODE set is malformed: test_03_question.py.)"""
+    flags = g.make_flags(aa=1, tc=1, rd=1, ra=1, z=1, ad=1)
     r = asker.ask("www.zone4.test.", "A", flags=flags)
     g.expect_header(r.raw, r.sent, what="the reply to a query with odd flags", step=r.step,
                     extra_hints=["copy only ID, OPCODE and RD from the query"],
@@ -438,6 +439,49 @@ def test_referral(asker, name, qtype):
     r = asker.ask(name, qtype)
     expect_reply(r, g.NOERROR, aa=0, answer=[], authority=SUB_NS, additional=SUB_GLUE,
                  hints=[REFERRAL_HINT])
+
+
+@pytest.mark.stage(4, until=5)
+def test_glue_goes_only_with_referrals(asker):
+    """mx.zone4.test's MX names ns1.sub.zone4.test, whose address is glue (below the cut at sub):
+    the child's data, kept to reach its servers. An authoritative answer carries no glue in its
+    additional section; only a referral does (as NSD does)."""
+    r = asker.ask("mx.zone4.test.", "MX")
+    expect_reply(r, g.NOERROR, aa=1, answer=["mx.zone4.test. 3600 IN MX 10 ns1.sub.zone4.test."],
+                 authority=[], additional=[],
+                 hints=["an address at or below a zone cut is glue: it goes into the additional "
+                        "section of a referral, never of an authoritative answer"])
+
+
+@pytest.mark.stage(4, until=5)
+def test_ds_at_the_cut_is_answered_by_the_parent(asker):
+    """DS is the one type that lives on the parent's side of a cut (RFC 4035 3.1.4.1): a DS
+    question for sub.zone4.test is answered by zone4.test itself, NODATA (it holds no DS), not
+    referred to the child."""
+    r = asker.ask("sub.zone4.test.", "DS")
+    expect_reply(r, g.NOERROR, aa=1, answer=[], authority=[NEG_SOA4], additional=[],
+                 hints=["a DS question at a delegation point is the parent's to answer: "
+                        "NOERROR, AA=1 and the SOA when there is no DS (not a referral)"])
+
+
+@pytest.mark.stage(4, until=5)
+def test_any_gets_one_rrset(asker):
+    """ANY at zone4.test (SOA, NS, MX, A): one RRset, the first, as RFC 8482 4.1 recommends;
+    all of them would make ANY the lever of reflection attacks."""
+    r = asker.ask("zone4.test.", "ANY")
+    expect_reply(r, g.NOERROR, aa=1, answer=[SOA4.format(ttl=3600)], authority=[],
+                 additional=[],
+                 hints=["answer ANY with one RRset of the name (RFC 8482), not every RRset"])
+
+
+@pytest.mark.stage(4, until=5)
+@pytest.mark.parametrize("qtype", ["AXFR", "IXFR"])
+def test_zone_transfer_over_udp_is_notimp(asker, qtype):
+    """A zone transfer is a TCP conversation (RFC 5936 4.2): over UDP, AXFR and IXFR get NOTIMP,
+    as NSD answers AXFR."""
+    r = asker.ask("zone4.test.", qtype)
+    expect_reply(r, g.NOTIMP, aa=0, answer=[], authority=[], additional=[],
+                 hints=[f"{qtype} over UDP is not implemented here: NOTIMP (RCODE 4)"])
 
 
 # --------------------------------------------------------------------------------------------------

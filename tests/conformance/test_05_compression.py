@@ -380,6 +380,45 @@ def test_sixteen_questions_are_answered(asker, step):
         g.fail(f"the reply to {what} is longer than 512 bytes", got=f"{len(raw)} bytes", sent=sent)
 
 
+@pytest.mark.stage(5, until=5)
+def test_questions_over_512_bytes_get_tc(asker, step):
+    """Eight questions of 110 octets that share nothing but the root: even compressed, the
+    questions alone pass 512 bytes. The reply is the header alone with TC=1 and QDCOUNT 0 (as NSD
+    does): silence would make the client retry the same query until it gave up."""
+    questions = []
+    for i in range(8):
+        labels = [bytes([ord("a") + i]) * 20 + str(k).encode() for k in range(5)]  # 5 x 21
+        questions.append(b"".join(bytes([len(l)]) + l for l in labels) + b"\x00" + A_IN)
+    sent = multi_query(0x5C20, questions)
+    what = "a query of 8 questions of 110 octets"
+    raw = asker.client.exchange(sent, what=what)
+    g.expect_header(raw, sent, what=f"the reply to {what}", step=step, qr=1, tc=1, qdcount=0,
+                    ancount=0, nscount=0, arcount=0,
+                    extra_hints=["when not even the questions fit in 512 bytes, the reply is the "
+                                 "header alone with TC=1 (the client then asks over TCP)"])
+    g.expect_bytes(raw, raw[:g.HEADER_SIZE], f"the reply to {what} (the header alone)", sent=sent)
+
+
+@pytest.mark.stage(5, until=5)
+def test_rdata_names_keep_the_zones_case(asker):
+    """ZONE4.TEST. NS: the answer's owner points at the question (c0 0c, so it reads ZONE4.TEST.),
+    but the NS target is ns1.zone4.test. as the zone writes it: compression matches suffixes byte
+    for byte, so the target cannot point into the question's upper-case labels."""
+    r = asker.ask("ZONE4.TEST.", "NS")
+    at = g.HEADER_SIZE + len(r.q)
+    if r.raw[at:at + 2] != b"\xc0\x0c":
+        g.fail("the answer's owner is not a pointer to the question", expected="c0 0c",
+               got=g.hex_at(r.raw, at, 2), sent=r.sent)
+    targets = sorted(rd.target.to_text() for rrset in r.msg.answer for rd in rrset)
+    if targets != ["ns1.zone4.test.", "ns2.zone4.test."]:
+        g.fail("the NS targets of ZONE4.TEST. changed letter case", sent=r.sent,
+               expected="ns1.zone4.test. and ns2.zone4.test., as in the zone file",
+               got=", ".join(targets),
+               hints=["a compression pointer repeats the bytes it points to: match suffixes "
+                      "byte for byte (case included), or 'zone4.test.' points into "
+                      "'ZONE4.TEST.' of the question"])
+
+
 def expect_formerr(client, step, sent, reason):
     reply = client.exchange(sent, what=f"a malformed query ({reason})")
     g.expect_header(reply, sent, what=f"the reply to a malformed query ({reason})", step=step,
@@ -431,6 +470,12 @@ HOSTILE = [
                  "the second name points past the end of the message", id="pointer-past-the-end"),
     pytest.param(multi_query(0xE50A, [WWW_Q + A_IN, b"\x03def\xc0"]),
                  "the second name ends with half a pointer", id="half-a-pointer"),
+    pytest.param(multi_query(0xE50B, [NAME_255 + A_IN]
+                             + [struct.pack("!HHH", 0xC000 | (12 + 64 * (i % 3)), 1, 1)
+                                for i in range(15)]),
+                 "16 names of 127 to 255 octets in 361 bytes, each a pointer into the first: more "
+                 "than 1024 octets of names, whose work would cost 60 normal queries",
+                 id="question-octets-over-1024"),
 ]
 
 

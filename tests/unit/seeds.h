@@ -1,4 +1,4 @@
-/* seeds.h: the fuzzers' hostile seeds as byte arrays, for the unit tests that give each its verdict. */
+/* seeds.h: the fuzzers' hostile seeds as byte arrays, for the tests that judge each of them. */
 #ifndef DNS_TEST_SEEDS_H
 #define DNS_TEST_SEEDS_H
 

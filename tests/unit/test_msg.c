@@ -302,6 +302,55 @@ static void test_parse_bad_opt(void)
     EXPECT_INT(parse(dig_google, sizeof dig_google - 3, &q), DNS_RCODE_FORMERR);
 }
 
+static void test_parse_work_bounds(void)
+{
+    static struct msg_query q;
+    uint8_t msg[sizeof dig_google];
+
+    /* An RCODE in a query: the responder's field, so malformed. */
+    memcpy(msg, dig_google, sizeof msg);
+    msg[3] |= DNS_RCODE_NXDOMAIN;
+    EXPECT_INT(parse(msg, sizeof msg, &q), DNS_RCODE_FORMERR);
+
+    /* ARCOUNT 3: more than an OPT and a TSIG, refused on the count alone. */
+    memcpy(msg, dig_google, sizeof msg);
+    msg[11] = MSG_ADDITIONAL_MAX + 1;
+    EXPECT_INT(parse(msg, sizeof msg, &q), DNS_RCODE_FORMERR);
+
+    /* Questions whose names add up to more than MSG_QUESTION_OCTETS_MAX: a 255-octet name, then
+     * pointers to it, 361 bytes that name 16 x 255 octets. Four names fit, the fifth does not. */
+    static uint8_t many[12 + 255 + 4 + 15 * 6];
+    size_t len = 0;
+    static const uint8_t header[] = {
+        0x00, 0x30, /* ID */
+        0x00, 0x00, /* flags */
+        0x00, 0x05, /* QDCOUNT 5 */
+        0x00, 0x00, /* ANCOUNT */
+        0x00, 0x00, /* NSCOUNT */
+        0x00, 0x00, /* ARCOUNT */
+    };
+    memcpy(many, header, sizeof header);
+    len = sizeof header;
+    for (int i = 0; i < 127; i++) { /* 127 labels "a": 254 octets, then the root */
+        many[len++] = 1;
+        many[len++] = 'a';
+    }
+    many[len++] = 0;
+    static const uint8_t a_in[] = {0x00, 0x01, 0x00, 0x01};
+    memcpy(many + len, a_in, sizeof a_in);
+    len += sizeof a_in;
+    for (int i = 1; i < 5; i++) {
+        static const uint8_t again[] = {0xC0, 0x0C, 0x00, 0x01, 0x00, 0x01}; /* -> 12, A IN */
+        memcpy(many + len, again, sizeof again);
+        len += sizeof again;
+    }
+    EXPECT_INT(parse(many, len, &q), DNS_RCODE_FORMERR);
+    EXPECT_UINT(q.qdcount, 5); /* it stopped at the name that went over */
+    many[5] = 4;               /* QDCOUNT 4: 1020 octets */
+    EXPECT_INT(parse(many, len - 6, &q), DNS_RCODE_NOERROR);
+    EXPECT_UINT(q.qdcount, 4);
+}
+
 static void test_parse_trailing_garbage(void)
 {
     uint8_t msg[sizeof dig_google + 1];
@@ -664,6 +713,7 @@ void test_msg_register(void)
     CU_add_test(s, "parse: too many questions", test_parse_too_many_questions);
     CU_add_test(s, "parse: answer or authority records", test_parse_answer_or_authority);
     CU_add_test(s, "parse: malformed OPT", test_parse_bad_opt);
+    CU_add_test(s, "parse: RCODE set, ARCOUNT, question octets", test_parse_work_bounds);
     CU_add_test(s, "parse: trailing garbage", test_parse_trailing_garbage);
     CU_add_test(s, "parse: truncated question", test_parse_truncated_question);
     CU_add_test(s, "parse: bad QNAME", test_parse_bad_qname);

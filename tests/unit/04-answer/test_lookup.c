@@ -213,11 +213,30 @@ static void test_exact_match(void)
 
 static void test_any(void)
 {
+    /* RFC 8482: one RRset, the first of the name (the SOA here), not all four. */
     ask("example.com.", DNS_TYPE_ANY);
-    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 4, 0, 0); /* SOA NS MX A */
-    ask("b.example.com.", DNS_TYPE_ANY);             /* an empty non-terminal */
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 1, 0, 0);
+    EXPECT_ITEM(LOOKUP_ANSWER, 0, "example.com.", DNS_TYPE_SOA, 3600, 1);
+    /* With its additional processing, as for any answer: the MX's first name is ours. */
+    ask("mx1.example.com.", DNS_TYPE_ANY);
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 1, 0, 1);
+    EXPECT_ITEM(LOOKUP_ANSWER, 0, "mx1.example.com.", DNS_TYPE_MX, 3600, 1);
+    /* A CNAME is the name's one RRset: given, not followed. */
+    ask("web.example.com.", DNS_TYPE_ANY);
+    EXPECT_RESULT(DNS_RCODE_NOERROR, true, 1, 0, 0);
+    EXPECT_ITEM(LOOKUP_ANSWER, 0, "web.example.com.", DNS_TYPE_CNAME, 3600, 1);
+    ask("b.example.com.", DNS_TYPE_ANY); /* an empty non-terminal */
     EXPECT_RESULT(DNS_RCODE_NOERROR, true, 0, 1, 0);
     EXPECT_ITEM(LOOKUP_AUTHORITY, 0, "example.com.", DNS_TYPE_SOA, 300, 1);
+}
+
+static void test_zone_transfers(void)
+{
+    /* AXFR and IXFR over UDP: not implemented (zone transfers are TCP conversations). */
+    ask("example.com.", DNS_TYPE_AXFR);
+    EXPECT_RESULT(DNS_RCODE_NOTIMP, false, 0, 0, 0);
+    ask("example.com.", DNS_TYPE_IXFR);
+    EXPECT_RESULT(DNS_RCODE_NOTIMP, false, 0, 0, 0);
 }
 
 static void test_refused(void)
@@ -667,6 +686,7 @@ void test_lookup_register(void)
     CU_add_test(s, "exact match: AA, owner in the question's case", test_exact_match);
     CU_add_test(s, "ANY", test_any);
     CU_add_test(s, "outside every zone: REFUSED", test_refused);
+    CU_add_test(s, "AXFR and IXFR: NOTIMP", test_zone_transfers);
     CU_add_test(s, "referral at and below a cut, with glue", test_referral);
     CU_add_test(s, "glue only in referrals, never with an answer", test_glue_only_in_referrals);
     CU_add_test(s, "DS at a cut: the parent answers", test_ds_at_the_cut);
