@@ -5,7 +5,7 @@
 /*
  * The stage's code is in this directory, one concept per file:
  *   zone.c      zones in memory: a hash of names, their RRsets (zone_add);
- *   zonefile.c  reads RFC 1035 master files into zones (zonefile_load_file);
+ *   zonefile.c  reads RFC 1035 master files into zones (zonefile_load_files);
  *   lookup.c    decides the answer: RFC 1034 4.3.2, as NSD does (lookup_answer);
  *   resp.c      writes it into at most 512 bytes, whole RRsets, TC when an
  *               answer does not fit (resp_write);

@@ -151,6 +151,7 @@ void zone_free(struct zone *z)
                     free(d);
                     d = next_rdata;
                 }
+                free(s->index);
                 free(s);
                 s = next_set;
             }
@@ -188,6 +189,68 @@ const struct zone *zone_set_find(const struct zone_set *set, const struct name *
 }
 
 /* Adding records -------------------------------------------------------------------- */
+
+/* A hash of RDATA bytes (FNV-1a, then a murmur3 finalizer so that the low
+ * bits, which pick the slot, depend on every bit of every byte). Duplicates
+ * are equal byte for byte, so equal RDATA hash alike. */
+static uint32_t zone_rdata_hash(const uint8_t *data, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= data[i];
+        h *= 16777619u;
+    }
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+/* The slot of an index of `size` slots that holds the record of these
+ * RDATA, or else the empty slot where it goes. The loop ends: the index is
+ * never more than half full, so an empty slot is always met. */
+static struct zone_rdata **zone_index_slot(struct zone_rdata **index, size_t size,
+                                           const uint8_t *rdata, size_t len)
+{
+    size_t i = zone_rdata_hash(rdata, len) & (size - 1);
+    while (index[i] != NULL && !(index[i]->len == len && memcmp(index[i]->data, rdata, len) == 0))
+        i = (i + 1) & (size - 1);
+    return &index[i];
+}
+
+/* True if the RRset holds a record of exactly these RDATA. */
+static bool zone_rrset_has(const struct zone_rrset *set, const uint8_t *rdata, size_t len)
+{
+    if (set->index != NULL)
+        return *zone_index_slot(set->index, set->index_size, rdata, len) != NULL;
+    for (const struct zone_rdata *d = set->rdata; d != NULL; d = d->next)
+        if (d->len == len && memcmp(d->data, rdata, len) == 0)
+            return true;
+    return false;
+}
+
+/* Makes room in the RRset's index for one more record: builds the index
+ * when the RRset reaches ZONE_RRSET_INDEX_MIN records, doubles it before it
+ * would be more than half full. Returns 0, or -1 out of memory (the RRset as
+ * it was). Doubling keeps the cost of building linear in the records. */
+static int zone_rrset_reserve(struct zone_rrset *set)
+{
+    size_t count = (size_t)set->count + 1;
+    if (count < ZONE_RRSET_INDEX_MIN || (set->index != NULL && 2 * count <= set->index_size))
+        return 0;
+    size_t size = set->index != NULL ? 2 * set->index_size : 4 * ZONE_RRSET_INDEX_MIN;
+    struct zone_rdata **index = calloc(size, sizeof *index);
+    if (index == NULL)
+        return -1;
+    for (struct zone_rdata *d = set->rdata; d != NULL; d = d->next)
+        *zone_index_slot(index, size, d->data, d->len) = d;
+    free(set->index);
+    set->index = index;
+    set->index_size = size;
+    return 0;
+}
 
 enum zone_status zone_add(struct zone *z, const struct name *owner, uint16_t type, uint32_t ttl,
                           const uint8_t *rdata, size_t len)
@@ -231,9 +294,10 @@ enum zone_status zone_add(struct zone *z, const struct name *owner, uint16_t typ
         *tail = set;
     }
     /* RFC 2181 5: an RRset holds no duplicate records. */
-    for (const struct zone_rdata *d = set->rdata; d != NULL; d = d->next)
-        if (d->len == len && memcmp(d->data, rdata, len) == 0)
-            return ZONE_OK;
+    if (zone_rrset_has(set, rdata, len))
+        return ZONE_OK;
+    if (zone_rrset_reserve(set) != 0)
+        return ZONE_ERR_NO_MEMORY;
     struct zone_rdata *d = malloc(sizeof *d + len);
     if (d == NULL)
         return ZONE_ERR_NO_MEMORY;
@@ -243,6 +307,8 @@ enum zone_status zone_add(struct zone *z, const struct name *owner, uint16_t typ
     *set->rdata_tail = d;
     set->rdata_tail = &d->next;
     set->count++;
+    if (set->index != NULL)
+        *zone_index_slot(set->index, set->index_size, d->data, d->len) = d;
 
     if (type == DNS_TYPE_SOA)
         z->soa = set;

@@ -33,6 +33,11 @@ struct zone_rrset {
     unsigned count; /* records in the list */
     struct zone_rdata *rdata;
     struct zone_rdata **rdata_tail;
+    /* Once the RRset has ZONE_RRSET_INDEX_MIN records: its records again, in a
+     * hash table by RDATA (open addressing, at most half full), so that the
+     * duplicate check of the next one is a probe, not a scan. NULL before. */
+    struct zone_rdata **index;
+    size_t index_size; /* slots: a power of two */
 };
 
 struct zone_node {
@@ -57,6 +62,13 @@ struct zone {
 /* The zones a server serves. */
 struct zone_set {
     struct zone *zones;
+};
+
+enum {
+    /* RRsets of fewer records are checked for duplicates by a scan of their
+     * list, as fast as a hash for a handful and free of memory; from this many
+     * on, they get an index, so an RRset of 100k records loads in linear time. */
+    ZONE_RRSET_INDEX_MIN = 16,
 };
 
 /* Why a record could not be added. ZONE_OK is 0. */

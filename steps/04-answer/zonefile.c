@@ -3,14 +3,18 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "dns.h"
+#include "log.h"
 #include "rdata.h"
 #include "text.h"
 
@@ -24,6 +28,7 @@ enum {
 struct zonefile_token {
     const char *text; /* NUL-terminated copy; quoted strings without their quotes */
     bool quoted;
+    unsigned line; /* where it is written, for messages */
 };
 
 struct zonefile_reader {
@@ -51,16 +56,47 @@ struct zonefile_reader {
     struct zone *zone; /* created at the SOA, the first record */
 };
 
+/*
+ * Writes "source:line: what is wrong" into rd->err and returns -1. `line` is
+ * where the fault is written; when parentheses made the entry start on an
+ * earlier line, the message says where, as the reader may look for a record
+ * by its owner.
+ */
+static int zonefile_vfail(struct zonefile_reader *rd, unsigned line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static int zonefile_vfail(struct zonefile_reader *rd, unsigned line, const char *fmt, va_list ap)
+{
+    char what[ZONEFILE_ERROR_MAX];
+    vsnprintf(what, sizeof what, fmt, ap);
+    if (line == rd->entry_line)
+        snprintf(rd->err, rd->errcap, "%s:%u: %s", rd->source, line, what);
+    else
+        snprintf(rd->err, rd->errcap, "%s:%u: %s (in the entry that starts at line %u)", rd->source,
+                 line, what, rd->entry_line);
+    return -1;
+}
+
+/* An error of the entry as a whole, at the line where it starts. */
 static int zonefile_fail(struct zonefile_reader *rd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int zonefile_fail(struct zonefile_reader *rd, const char *fmt, ...)
 {
-    char what[ZONEFILE_ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    zonefile_vfail(rd, rd->entry_line, fmt, ap);
     va_end(ap);
-    snprintf(rd->err, rd->errcap, "%s:%u: %s", rd->source, rd->entry_line, what);
+    return -1;
+}
+
+/* An error at one line of the entry: the line of a token, or of a parenthesis. */
+static int zonefile_fail_at(struct zonefile_reader *rd, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int zonefile_fail_at(struct zonefile_reader *rd, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    zonefile_vfail(rd, line, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -90,7 +126,7 @@ static int zonefile_next_entry(struct zonefile_reader *rd)
 {
     /* Token offsets into `store`, turned into pointers once it stops moving. */
     size_t offsets[ZONEFILE_TOKENS_MAX];
-    unsigned depth = 0;
+    unsigned depth = 0, open_line = 0; /* open_line: where the outermost '(' is */
     rd->ntok = 0;
     rd->store_len = 0;
 
@@ -122,7 +158,8 @@ static int zonefile_next_entry(struct zonefile_reader *rd)
         char c = *rd->p;
         if (c == '\0') {
             if (depth > 0)
-                return zonefile_fail(rd, "'(' without a matching ')' before the end of the file");
+                return zonefile_fail_at(rd, open_line,
+                                        "'(' without a matching ')' before the end of the file");
             break;
         }
         if (c == '\n') {
@@ -142,27 +179,31 @@ static int zonefile_next_entry(struct zonefile_reader *rd)
             continue;
         }
         if (c == '(') {
+            if (depth == 0)
+                open_line = rd->line;
             depth++;
             rd->p++;
             continue;
         }
         if (c == ')') {
             if (depth == 0)
-                return zonefile_fail(rd, "')' without a matching '('");
+                return zonefile_fail_at(rd, rd->line, "')' without a matching '('");
             depth--;
             rd->p++;
             continue;
         }
         if (rd->ntok >= ZONEFILE_TOKENS_MAX)
-            return zonefile_fail(rd, "more than %d fields in one record", ZONEFILE_TOKENS_MAX);
+            return zonefile_fail_at(rd, rd->line, "more than %d fields in one record",
+                                    ZONEFILE_TOKENS_MAX);
         offsets[rd->ntok] = rd->store_len;
         rd->tok[rd->ntok].quoted = (c == '"');
+        rd->tok[rd->ntok].line = rd->line;
         if (c == '"') {
             /* A quoted string: kept with its escapes, decoded by its user. */
             rd->p++;
             while (*rd->p != '"') {
                 if (*rd->p == '\0' || *rd->p == '\n')
-                    return zonefile_fail(rd, "quoted string not closed on its line");
+                    return zonefile_fail_at(rd, rd->line, "quoted string not closed on its line");
                 if (*rd->p == '\\' && rd->p[1] != '\0' && rd->p[1] != '\n') {
                     if (zonefile_store_char(rd, *rd->p++) != 0)
                         return -1;
@@ -275,34 +316,38 @@ static bool zonefile_name_is_absolute(const char *text)
     return dot;
 }
 
-static int zonefile_parse_name(struct zonefile_reader *rd, const char *text, struct name *out,
-                               const char *what)
+static int zonefile_parse_name(struct zonefile_reader *rd, const struct zonefile_token *t,
+                               struct name *out, const char *what)
 {
+    const char *text = t->text;
     if (!rd->have_origin && !zonefile_name_is_absolute(text))
-        return zonefile_fail(rd, "relative %s '%s' but no $ORIGIN is set", what, text);
+        return zonefile_fail_at(rd, t->line, "relative %s '%s' but no $ORIGIN is set", what, text);
     enum name_status st = name_from_text(text, rd->have_origin ? &rd->origin : NULL, out);
     if (st == NAME_ERR_TOO_LONG)
-        return zonefile_fail(rd, "%s '%s' is too long (labels <= 63, names <= 255 octets)", what,
-                             text);
+        return zonefile_fail_at(
+            rd, t->line, "%s '%s' is too long (labels <= 63, names <= 255 octets)", what, text);
     if (st != NAME_OK)
-        return zonefile_fail(rd, "bad %s '%s'", what, text);
+        return zonefile_fail_at(rd, t->line, "bad %s '%s'", what, text);
     return 0;
 }
 
 /* RDATA -------------------------------------------------------------------------- */
 
 /* Appends one character-string, decoding \X and \DDD escapes. */
-static int zonefile_put_string(struct zonefile_reader *rd, struct buf_writer *w, const char *text)
+static int zonefile_put_string(struct zonefile_reader *rd, struct buf_writer *w,
+                               const struct zonefile_token *t)
 {
+    const char *text = t->text;
     uint8_t bytes[RDATA_STRING_MAX];
     size_t n = 0;
     /* Bounded by the text: every pass consumes at least one character. */
     for (const char *p = text; *p != '\0';) {
         int c = text_unescape(&p);
         if (c < 0)
-            return zonefile_fail(rd, "bad escape '%.4s' in '%s': %s", p, text, text_strerror(c));
+            return zonefile_fail_at(rd, t->line, "bad escape '%.4s' in '%s': %s", p, text,
+                                    text_strerror(c));
         if (n >= RDATA_STRING_MAX)
-            return zonefile_fail(rd, "character-string longer than 255 bytes");
+            return zonefile_fail_at(rd, t->line, "character-string longer than 255 bytes");
         bytes[n++] = (uint8_t)c;
     }
     buf_write_u8(w, (uint8_t)n);
@@ -349,8 +394,8 @@ static int zonefile_put_field(struct zonefile_reader *rd, struct buf_writer *w, 
     zonefile_field_label(type, f, what, sizeof what);
     if (t->quoted && f->kind != RDATA_STRING && f->kind != RDATA_STRINGS) {
         char type_text[16];
-        return zonefile_fail(rd, "unexpected quoted string in %s data",
-                             dns_type_text(type, type_text, sizeof type_text));
+        return zonefile_fail_at(rd, t->line, "unexpected quoted string in %s data",
+                                dns_type_text(type, type_text, sizeof type_text));
     }
     uint32_t v;
     uint8_t addr[16];
@@ -358,43 +403,44 @@ static int zonefile_put_field(struct zonefile_reader *rd, struct buf_writer *w, 
     switch (f->kind) {
     case RDATA_NAME:
     case RDATA_NAME_PLAIN:
-        if (zonefile_parse_name(rd, t->text, &n, what) != 0)
+        if (zonefile_parse_name(rd, t, &n, what) != 0)
             return -1;
         name_write(w, &n);
         return 0;
     case RDATA_U16:
         if (zonefile_parse_number(t->text, 0xFFFF, &v) != 0)
-            return zonefile_fail(rd, "bad %s '%s' (0-65535)", what, t->text);
+            return zonefile_fail_at(rd, t->line, "bad %s '%s' (0-65535)", what, t->text);
         buf_write_u16(w, (uint16_t)v);
         return 0;
     case RDATA_U32:
         if (zonefile_parse_number(t->text, UINT32_MAX, &v) != 0)
-            return zonefile_fail(rd, "bad %s '%s' (0-4294967295)", what, t->text);
+            return zonefile_fail_at(rd, t->line, "bad %s '%s' (0-4294967295)", what, t->text);
         buf_write_u32(w, v);
         return 0;
     case RDATA_SECONDS:
         if (zonefile_parse_ttl(t->text, &v) != 0)
-            return zonefile_fail(rd, "bad %s '%s' (seconds, or e.g. 1h30m)", what, t->text);
+            return zonefile_fail_at(rd, t->line, "bad %s '%s' (seconds, or e.g. 1h30m)", what,
+                                    t->text);
         buf_write_u32(w, v);
         return 0;
     case RDATA_IPV4:
         if (inet_pton(AF_INET, t->text, addr) != 1)
-            return zonefile_fail(rd, "bad IPv4 address '%s'", t->text);
+            return zonefile_fail_at(rd, t->line, "bad IPv4 address '%s'", t->text);
         buf_write_bytes(w, addr, 4);
         return 0;
     case RDATA_IPV6:
         if (inet_pton(AF_INET6, t->text, addr) != 1)
-            return zonefile_fail(rd, "bad IPv6 address '%s'", t->text);
+            return zonefile_fail_at(rd, t->line, "bad IPv6 address '%s'", t->text);
         buf_write_bytes(w, addr, 16);
         return 0;
     case RDATA_STRING:
     case RDATA_STRINGS:
-        return zonefile_put_string(rd, w, t->text);
+        return zonefile_put_string(rd, w, t);
     case RDATA_OPTIONS:
     case RDATA_OPAQUE:
         break;
     }
-    return zonefile_fail(rd, "%s cannot be written in a zone file", what);
+    return zonefile_fail_at(rd, t->line, "%s cannot be written in a zone file", what);
 }
 
 /* "A, NS, CNAME, ...": the types a zone file may hold, from the table. */
@@ -428,8 +474,9 @@ static int zonefile_rdata(struct zonefile_reader *rd, uint16_t type, size_t firs
 
     const struct rdata_type *row = rdata_find(type);
     if (row == NULL || row->pseudo)
-        return zonefile_fail(rd, "unsupported type '%s' (this server knows %s)", type_text,
-                             zonefile_known_types(known, sizeof known));
+        return zonefile_fail_at(rd, rd->tok[first - 1].line, /* the type's own token */
+                                "unsupported type '%s' (this server knows %s)", type_text,
+                                zonefile_known_types(known, sizeof known));
     /* Every field takes one token, but a last STRINGS field takes all the
      * tokens that are left (at least one). */
     bool repeats = row->field[row->count - 1].kind == RDATA_STRINGS;
@@ -489,7 +536,7 @@ static int zonefile_entry(struct zonefile_reader *rd)
             if (rd->ntok != 2)
                 return zonefile_fail(rd, "$ORIGIN takes one name");
             struct name origin;
-            if (zonefile_parse_name(rd, t[1].text, &origin, "$ORIGIN") != 0)
+            if (zonefile_parse_name(rd, &t[1], &origin, "$ORIGIN") != 0)
                 return -1;
             rd->origin = origin;
             rd->have_origin = true;
@@ -512,23 +559,26 @@ static int zonefile_entry(struct zonefile_reader *rd)
             return zonefile_fail(rd, "record with a blank owner but no record before it");
         owner = rd->last_owner;
     } else {
-        if (zonefile_parse_name(rd, t[i].text, &owner, "owner name") != 0)
+        if (zonefile_parse_name(rd, &t[i], &owner, "owner name") != 0)
             return -1;
         i++;
     }
 
     /* [TTL] [class] or [class] [TTL], both optional. */
     uint32_t ttl = 0;
+    unsigned ttl_line = rd->entry_line;
     bool have_ttl = false, have_class = false;
     for (int k = 0; k < 2 && i < rd->ntok; k++) {
         uint16_t class_;
         if (!have_ttl && zonefile_is_ttl(t[i].text)) {
             zonefile_parse_ttl(t[i].text, &ttl);
+            ttl_line = t[i].line;
             have_ttl = true;
             i++;
         } else if (!have_class && dns_class_from_text(t[i].text, &class_) == 0) {
             if (class_ != DNS_CLASS_IN)
-                return zonefile_fail(rd, "class '%s' is not supported: only IN", t[i].text);
+                return zonefile_fail_at(rd, t[i].line, "class '%s' is not supported: only IN",
+                                        t[i].text);
             have_class = true;
             i++;
         }
@@ -539,14 +589,15 @@ static int zonefile_entry(struct zonefile_reader *rd)
      * is a mistake to report, not a name or a type. */
     for (size_t k = 0; k <= i; k++)
         if (t[k].quoted)
-            return zonefile_fail(rd, "unexpected quoted string \"%s\" before the RDATA", t[k].text);
+            return zonefile_fail_at(rd, t[k].line,
+                                    "unexpected quoted string \"%s\" before the RDATA", t[k].text);
     uint16_t type;
     if (dns_type_from_text(t[i].text, &type) != 0) {
         /* No type or class starts with a digit: this was meant as a TTL. */
         if (t[i].text[0] >= '0' && t[i].text[0] <= '9')
-            return zonefile_fail(rd, "bad TTL '%s' (seconds up to 2147483647, or e.g. 1h30m)",
-                                 t[i].text);
-        return zonefile_fail(rd, "unknown type '%s'", t[i].text);
+            return zonefile_fail_at(
+                rd, t[i].line, "bad TTL '%s' (seconds up to 2147483647, or e.g. 1h30m)", t[i].text);
+        return zonefile_fail_at(rd, t[i].line, "unknown type '%s'", t[i].text);
     }
     i++;
 
@@ -559,7 +610,8 @@ static int zonefile_entry(struct zonefile_reader *rd)
             return zonefile_fail(rd, "no TTL: give one on the record or set $TTL first");
     }
     if (ttl > DNS_TTL_MAX)
-        return zonefile_fail(rd, "TTL %u is above 2147483647 (RFC 2181 8)", (unsigned)ttl);
+        return zonefile_fail_at(rd, ttl_line, "TTL %u is above 2147483647 (RFC 2181 8)",
+                                (unsigned)ttl);
 
     static uint8_t rdata[RDATA_MAX];
     struct buf_writer w;
@@ -643,42 +695,108 @@ int zonefile_load_text(struct zone_set *set, const char *text, const char *sourc
     return status;
 }
 
+/* What a file that is not a regular file is, for the message that refuses it. */
+static const char *zonefile_file_type(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO (a named pipe)";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "a special file";
+}
+
+/*
+ * Reads the open regular file `fd`, whose size was `size` when it was
+ * checked, into a buffer of its own, NUL-terminated. Returns the buffer and
+ * its length in *len, or NULL with "path: what is wrong" in `err`. A file
+ * that grows while it is read is still cut at ZONEFILE_SIZE_MAX.
+ */
+static char *zonefile_read_fd(int fd, const char *path, size_t size, size_t *len, char *err,
+                              size_t errcap)
+{
+    /* One byte more than the size, so the end is seen as a read of 0 bytes
+     * into room already there; plus one for the NUL. */
+    size_t cap = size + 1, used = 0;
+    char *text = malloc(cap + 1);
+    if (text == NULL) {
+        snprintf(err, errcap, "%s: out of memory", path);
+        return NULL;
+    }
+    /* Bounded: every pass reads at least one byte, or ends, and `used`
+     * never passes ZONEFILE_SIZE_MAX + 1. */
+    for (;;) {
+        if (used > ZONEFILE_SIZE_MAX) {
+            snprintf(err, errcap, "%s: too large for a zone file (more than %d MiB)", path,
+                     ZONEFILE_SIZE_MAX >> 20);
+            break;
+        }
+        if (used == cap) {
+            size_t grown_cap = cap * 2;
+            if (grown_cap > (size_t)ZONEFILE_SIZE_MAX + 1)
+                grown_cap = (size_t)ZONEFILE_SIZE_MAX + 1;
+            char *grown = realloc(text, grown_cap + 1);
+            if (grown == NULL) {
+                snprintf(err, errcap, "%s: out of memory", path);
+                break;
+            }
+            text = grown;
+            cap = grown_cap;
+        }
+        ssize_t got = read(fd, text + used, cap - used);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            snprintf(err, errcap, "%s: %s", path, strerror(errno));
+            break;
+        }
+        if (got == 0) {
+            text[used] = '\0';
+            *len = used;
+            return text;
+        }
+        used += (size_t)got;
+    }
+    free(text);
+    return NULL;
+}
+
 int zonefile_load_file(struct zone_set *set, const char *path, const char *origin, char *err,
                        size_t errcap)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    /* O_NONBLOCK: opening a FIFO to read waits for a writer, maybe forever;
+     * with it, open() returns at once and the FIFO is refused below.
+     * O_NOCTTY: a terminal opened by mistake must not become the program's
+     * controlling terminal. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
         snprintf(err, errcap, "%s: %s", path, strerror(errno));
         return -1;
     }
+    /* The open descriptor is checked, not the path: what is read is what
+     * was checked, even if the path is renamed in between. Only a regular
+     * file has an end: /dev/zero or /dev/urandom would be read forever. */
+    struct stat st;
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    /* Read the whole file; bounded by its size. */
-    for (;;) {
-        if (cap - len < 65536) {
-            cap = cap ? cap * 2 : 1 << 20;
-            char *grown = realloc(text, cap + 1);
-            if (grown == NULL) {
-                free(text);
-                fclose(f);
-                snprintf(err, errcap, "%s: out of memory", path);
-                return -1;
-            }
-            text = grown;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    bool failed = ferror(f) != 0;
-    fclose(f);
-    if (failed) {
-        free(text);
-        snprintf(err, errcap, "%s: read error", path);
+    size_t len = 0;
+    if (fstat(fd, &st) != 0)
+        snprintf(err, errcap, "%s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        snprintf(err, errcap, "%s: is %s, not a regular file", path,
+                 zonefile_file_type(st.st_mode));
+    else if (st.st_size > ZONEFILE_SIZE_MAX)
+        snprintf(err, errcap, "%s: too large for a zone file (more than %d MiB)", path,
+                 ZONEFILE_SIZE_MAX >> 20);
+    else
+        text = zonefile_read_fd(fd, path, (size_t)st.st_size, &len, err, errcap);
+    close(fd);
+    if (text == NULL)
         return -1;
-    }
-    text[len] = '\0';
     if (memchr(text, '\0', len) != NULL) {
         free(text);
         snprintf(err, errcap, "%s: contains a NUL byte: not a zone file", path);
@@ -687,4 +805,49 @@ int zonefile_load_file(struct zone_set *set, const char *path, const char *origi
     int status = zonefile_load_text(set, text, path, origin, err, errcap);
     free(text);
     return status;
+}
+
+int zonefile_load_files(struct zone_set *set, const char *const *paths, size_t count, char *err,
+                        size_t errcap)
+{
+    /* Read into a set of their own, so that a failure leaves `set` as it was. */
+    struct zone_set fresh = {NULL};
+    for (size_t i = 0; i < count; i++) {
+        if (zonefile_load_file(&fresh, paths[i], NULL, err, errcap) != 0) {
+            zone_set_free(&fresh);
+            return -1;
+        }
+        /* The newest zone is the head of the set; the ones before it are
+         * those of paths[i - 1], paths[i - 2], ... */
+        const struct zone *z = fresh.zones;
+        char origin[NAME_TEXT_MAX];
+        name_to_text(&z->origin, origin, sizeof origin);
+        /* Two files of one zone: which is meant? One would shadow the other
+         * unseen. NSD's checker refuses them too. */
+        const char *first = NULL;
+        size_t k = i;
+        for (const struct zone *o = z->next; o != NULL && first == NULL; o = o->next) {
+            k--;
+            if (name_equal(&o->origin, &z->origin))
+                first = paths[k];
+        }
+        bool in_set = false;
+        for (const struct zone *o = set->zones; o != NULL && !in_set; o = o->next)
+            in_set = name_equal(&o->origin, &z->origin);
+        if (first != NULL || in_set) {
+            snprintf(err, errcap, "%s: zone '%s' is already loaded%s%s", paths[i], origin,
+                     first != NULL ? " from " : "", first != NULL ? first : "");
+            zone_set_free(&fresh);
+            return -1;
+        }
+        log_info("loaded zone %s from %s (%zu name%s)", origin, paths[i], z->node_count,
+                 z->node_count == 1 ? "" : "s");
+    }
+    /* Every file read: their zones join the set, the last file's first. */
+    struct zone **tail = &fresh.zones;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = set->zones;
+    set->zones = fresh.zones;
+    return 0;
 }

@@ -34,16 +34,10 @@ int auth_setup(void *ctx)
         fprintf(stderr, "%s: no zone to serve: give at least one --zone FILE\n", log_program());
         return 2;
     }
-    for (size_t i = 0; i < srv->zone_file_count; i++) {
-        if (zonefile_load_file(&srv->zones, srv->zone_files[i], NULL, err, sizeof err) != 0) {
-            fprintf(stderr, "%s\n", err);
-            zone_set_free(&srv->zones);
-            return 1;
-        }
-        char origin[NAME_TEXT_MAX];
-        name_to_text(&srv->zones.zones->origin, origin, sizeof origin);
-        log_info("loaded zone %s from %s (%zu names)", origin, srv->zone_files[i],
-                 srv->zones.zones->node_count);
+    size_t count = srv->zone_file_count;
+    if (zonefile_load_files(&srv->zones, srv->zone_files, count, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
     }
     return 0;
 }

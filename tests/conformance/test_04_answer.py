@@ -15,6 +15,7 @@ Stages 6 and later forward or resolve instead of serving zones, so these tests a
 (test_05_compression.py imports the fixtures from here)."""
 
 import itertools
+import os
 import subprocess
 from pathlib import Path
 
@@ -773,7 +774,7 @@ def test_shipped_example_zone_loads_and_answers(server_with_args, new_client, st
 # The command line: bad zone files stop the program
 
 
-def run_step(dns_settings, step, *args, timeout=5):
+def run_step(dns_settings, step, *args, timeout=5, hints=()):
     binary = dns_settings.build_dir / f"step-{step}"
     if not binary.exists():
         pytest.fail(g.missing_binary(binary), pytrace=False)
@@ -785,8 +786,8 @@ def run_step(dns_settings, step, *args, timeout=5):
         pass
     g.fail(f"{' '.join(argv)} was still running after {timeout} s",
            expected="it exits at once: there is no zone to serve, or a zone file is wrong",
-           hints=["check every zone file before serving: print FILE:LINE: what is wrong on "
-                  "stderr and exit with status 1 (no --zone at all: exit 2)"])
+           hints=[*hints, "check every zone file before serving: print FILE:LINE: what is wrong "
+                  "on stderr and exit with status 1 (no --zone at all: exit 2)"])
 
 
 GOOD_HEAD = "$ORIGIN bad.test.\n$TTL 60\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
@@ -804,6 +805,8 @@ BAD_ZONES = [
     pytest.param("$ORIGIN bad.test.\n$TTL 60\n@ IN SOA ( ns1 hostmaster\n  1 7200 3600\n"
                  "  1209600 300 )\nwww IN CNAME a\nwww IN CNAME b\n", 7, "CNAME",
                  id="line-count-after-parentheses"),
+    pytest.param(GOOD_HEAD + "mx IN MX ( 10\n  mail..bad )\n", 5, "mail..bad",
+                 id="error-inside-parentheses"),
 ]
 
 
@@ -822,8 +825,9 @@ def test_bad_zone_file_stops_the_program(dns_settings, step, tmp_path, text, lin
                expected=f"exit status 1 and a message on stderr starting {prefix} and naming {word!r}",
                got=f"exit status {r.returncode}; stderr: {r.stderr.strip()!r}",
                details=[f"command: {' '.join(argv)}", "the file:", *numbered],
-               hints=["report the first error as FILE:LINE: what is wrong (the line where the "
-                      "record starts) and exit 1: a server must not serve half a zone"])
+               hints=["report the first error as FILE:LINE: what is wrong (the line of the field "
+                      "at fault, even inside parentheses) and exit 1: a server must not serve "
+                      "half a zone"])
 
 
 @pytest.mark.stage(4, until=5)
@@ -838,6 +842,56 @@ def test_bad_second_zone_file_is_named(dns_settings, step, tmp_path, zone_dir):
                expected=f"exit status 1 and {bad}:4: ... on stderr",
                got=f"exit status {r.returncode}; stderr: {r.stderr.strip()!r}",
                details=[f"command: {' '.join(argv)}"])
+
+
+@pytest.mark.stage(4, until=5)
+@pytest.mark.build_only
+def test_two_files_of_one_zone(dns_settings, step, tmp_path):
+    """Two zone files with the same origin: an error naming both (one would hide the other)."""
+    first, second = tmp_path / "a.zone", tmp_path / "b.zone"
+    first.write_text(GOOD_HEAD + "www IN A 192.0.2.1\n")
+    second.write_text(GOOD_HEAD + "www IN A 192.0.2.2\n")
+    r, argv = run_step(dns_settings, step, "--zone", str(first), "--zone", str(second))
+    if r.returncode != 1 or f"{second}:" not in r.stderr or str(first) not in r.stderr:
+        g.fail("two zone files for the zone bad.test.",
+               expected=f"exit status 1 and a message on stderr starting {second}: and naming "
+                        f"{first}",
+               got=f"exit status {r.returncode}; stderr: {r.stderr.strip()!r}",
+               details=[f"command: {' '.join(argv)}"],
+               hints=["compare each zone's origin with those already loaded, e.g. "
+                      "\"b.zone: zone 'bad.test.' is already loaded from a.zone\""])
+
+
+NOT_FILES = [
+    pytest.param("directory", ["directory"], id="directory"),
+    pytest.param("fifo", ["fifo", "pipe", "regular file"], id="fifo"),
+]
+
+
+@pytest.mark.stage(4, until=5)
+@pytest.mark.build_only
+@pytest.mark.parametrize("kind,words", NOT_FILES)
+def test_zone_that_is_not_a_file(dns_settings, step, tmp_path, kind, words):
+    """--zone naming a directory or a FIFO: "FILE: what it is" on stderr and exit status 1, at
+    once (opening a FIFO must not wait for a writer)."""
+    path = tmp_path / "not-a-file.zone"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    r, argv = run_step(dns_settings, step, "--zone", str(path),
+                       hints=["open the file with O_NONBLOCK, so that a FIFO without a writer "
+                              "does not block open(), then refuse anything fstat() says is not "
+                              "a regular file"])
+    said = r.stderr.lower()
+    if r.returncode != 1 or f"{path}:" not in r.stderr or not any(w in said for w in words):
+        g.fail(f"--zone names a {kind}",
+               expected=f"exit status 1 and a message on stderr starting {path}: and saying it "
+                        f"is a {kind} (one of {words})",
+               got=f"exit status {r.returncode}; stderr: {r.stderr.strip()!r}",
+               details=[f"command: {' '.join(argv)}"],
+               hints=["a zone file is a regular file: say what the path is instead (\"is a "
+                      "directory\"), not a read error"])
 
 
 @pytest.mark.stage(4, until=5)

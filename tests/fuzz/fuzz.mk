@@ -68,13 +68,14 @@ endef
 $(foreach n,$(STEP_NUMS),$(eval $(call FUZZ_STEP_RULES,$(n))))
 
 # A target: its source, compiled with the step's include path (-MF records the headers it
-# reads), linked with the step's objects. Its coverage twin is built from all the sources in one
+# reads, which become prerequisites on the next run: only the .c and .o go to clang), linked
+# with the step's objects. Its coverage twin is built from all the sources in one
 # clang command, every time (`make fuzz-coverage` is rare, and then it must be current).
 define FUZZ_TARGET_RULES
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(call fuzz_source,$(1)).c \
         $(call fuzz_objects,$(call fuzz_step,$(1))) | $(FUZZ_TOOLCHAIN)
 	$$(FUZZ_CC) $(call step_includes,$(call fuzz_step,$(1))) $(call fuzz_cppflags,$(1)) \
-	    $$(FUZZ_CFLAGS) $$(WARN) -MMD -MP -MF $$@.d -MT $$@ $$^ -o $$@
+	    $$(FUZZ_CFLAGS) $$(WARN) -MMD -MP -MF $$@.d -MT $$@ $$(filter %.c %.o,$$^) -o $$@
 
 $(FUZZ_DIR)/coverage/fuzz_$(1): tests/fuzz/fuzz_$(call fuzz_source,$(1)).c \
         $(call fuzz_sources,$(call fuzz_step,$(1))) fuzz-always | $(FUZZ_TOOLCHAIN)

@@ -481,6 +481,97 @@ static void test_many_names(void)
     zone_free(z);
 }
 
+static void test_large_rrset(void)
+{
+    /* 200000 records in one RRset, each second one followed by a duplicate of an earlier one.
+     * A scan of the RRset per record (the duplicate check of RFC 2181 5) would make this
+     * 2 * 10^10 comparisons, minutes of CPU; the RRset's index makes it one probe each. The
+     * checks are of structure, not of time: every record kept once, in the order added, and
+     * an index holding each of them, at most half full, with no long runs of used slots (a
+     * probe never goes past the end of its run). */
+    enum { RECORDS = 200000, RUN_MAX = 200 };
+    struct zone *z = new_zone("example.com.");
+    struct name n = NAME("many.example.com.");
+    unsigned failed = 0;
+    for (uint32_t i = 0; i < RECORDS; i++) {
+        if (i == 1000 && rrset_at(z, "many.example.com.", DNS_TYPE_A)->index == NULL) {
+            CU_FAIL("no index after 1000 records: the rest would take minutes");
+            break;
+        }
+        uint8_t rdata[4] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+        failed += zone_add(z, &n, DNS_TYPE_A, 60, rdata, sizeof rdata) != ZONE_OK;
+        uint32_t again = i / 2;
+        uint8_t dup[4] = {10, (uint8_t)(again >> 16), (uint8_t)(again >> 8), (uint8_t)again};
+        if (i % 2 == 1)
+            failed += zone_add(z, &n, DNS_TYPE_A, 60, dup, sizeof dup) != ZONE_OK;
+    }
+    EXPECT_UINT(failed, 0);
+    const struct zone_rrset *s = rrset_at(z, "many.example.com.", DNS_TYPE_A);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    EXPECT_UINT(s->count, RECORDS);
+    unsigned out_of_order = 0, listed = 0;
+    for (const struct zone_rdata *d = s->rdata; d != NULL; d = d->next, listed++) {
+        uint8_t want[4] = {10, (uint8_t)(listed >> 16), (uint8_t)(listed >> 8), (uint8_t)listed};
+        out_of_order += d->len != 4 || memcmp(d->data, want, 4) != 0;
+    }
+    EXPECT_UINT(listed, RECORDS);
+    EXPECT_UINT(out_of_order, 0);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s->index);
+    CU_ASSERT_TRUE((s->index_size & (s->index_size - 1)) == 0);
+    CU_ASSERT_TRUE(s->index_size >= 2 * (size_t)s->count);
+    size_t used = 0, run = 0, longest = 0;
+    unsigned strangers = 0;
+    for (size_t i = 0; i < s->index_size; i++) {
+        if (s->index[i] == NULL) {
+            run = 0;
+            continue;
+        }
+        used++;
+        run++;
+        longest = run > longest ? run : longest;
+        strangers += s->index[i]->len != 4 || s->index[i]->data[0] != 10;
+    }
+    EXPECT_UINT(used, RECORDS);
+    EXPECT_UINT(strangers, 0);
+    char msg[128];
+    snprintf(msg, sizeof msg, "longest run of used index slots: %zu (at most %d)", longest,
+             RUN_MAX);
+    record(longest <= RUN_MAX, msg, __FILE__, __LINE__);
+    zone_free(z);
+}
+
+static void test_rrset_index_threshold(void)
+{
+    /* Small RRsets, which are nearly all of them, have no index: a scan of a few records costs
+     * less than a hash, and no memory. The index comes with the ZONE_RRSET_INDEX_MIN-th
+     * record, and duplicates are still dropped on either side of it. */
+    struct zone *z = new_zone("example.com.");
+    struct name n = NAME("www.example.com.");
+    for (uint8_t i = 1; i < ZONE_RRSET_INDEX_MIN; i++) {
+        uint8_t rdata[4] = {192, 0, 2, i};
+        EXPECT_INT(zone_add(z, &n, DNS_TYPE_A, 60, rdata, sizeof rdata), ZONE_OK);
+        EXPECT_INT(zone_add(z, &n, DNS_TYPE_A, 60, rdata, sizeof rdata), ZONE_OK);
+    }
+    const struct zone_rrset *s = rrset_at(z, "www.example.com.", DNS_TYPE_A);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    EXPECT_UINT(s->count, ZONE_RRSET_INDEX_MIN - 1);
+    CU_ASSERT_PTR_NULL(s->index);
+    uint8_t last[4] = {192, 0, 2, ZONE_RRSET_INDEX_MIN};
+    EXPECT_INT(zone_add(z, &n, DNS_TYPE_A, 60, last, sizeof last), ZONE_OK);
+    CU_ASSERT_PTR_NOT_NULL(s->index);
+    for (uint8_t i = 1; i <= ZONE_RRSET_INDEX_MIN; i++) {
+        uint8_t rdata[4] = {192, 0, 2, i};
+        EXPECT_INT(zone_add(z, &n, DNS_TYPE_A, 60, rdata, sizeof rdata), ZONE_OK);
+    }
+    EXPECT_UINT(s->count, ZONE_RRSET_INDEX_MIN);
+    static const uint8_t first[] = {192, 0, 2, 1};
+    EXPECT_RDATA(z, "www.example.com.", DNS_TYPE_A, ZONE_RRSET_INDEX_MIN, 0, first);
+    EXPECT_RDATA(z, "www.example.com.", DNS_TYPE_A, ZONE_RRSET_INDEX_MIN, ZONE_RRSET_INDEX_MIN - 1,
+                 last);
+    zone_free(z);
+}
+
 /* Sets of zones ------------------------------------------------------------------------ */
 
 static void test_set_find_longest(void)
@@ -542,5 +633,7 @@ void test_zone_register(void)
     CU_add_test(s, "SOA: at the apex, exactly one", test_soa_rules);
     CU_add_test(s, "CNAME: alone at its name, only one", test_cname_rules);
     CU_add_test(s, "5000 names: growth, lookup without case", test_many_names);
+    CU_add_test(s, "200000 records in one RRset: kept in order, indexed", test_large_rrset);
+    CU_add_test(s, "RRset index from ZONE_RRSET_INDEX_MIN records", test_rrset_index_threshold);
     CU_add_test(s, "zone_set_find: longest apex", test_set_find_longest);
 }

@@ -3,12 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
 
 #include "dns.h"
+#include "log.h"
 #include "name.h"
 #include "rdata.h"
 #include "tests.h"
@@ -754,6 +756,186 @@ static void test_load_file(void)
     CU_ASSERT_PTR_NULL(set.zones);
 }
 
+/* Files for the tests below, in a directory of their own ------------------------------- */
+
+/* Makes a new directory under /tmp; its name in `dir`, a mkdtemp() template. */
+static void make_dir(char *dir)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+}
+
+/* `dir`/`name` in `out`. */
+static const char *path_in(char *out, size_t cap, const char *dir, const char *name)
+{
+    snprintf(out, cap, "%s/%s", dir, name);
+    return out;
+}
+
+/* Writes `text` to a new file at `path`. */
+static void write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    size_t len = strlen(text);
+    CU_ASSERT_TRUE(write(fd, text, len) == (ssize_t)len);
+    close(fd);
+}
+
+/*
+ * zonefile_load_file(path) run in a child process, which a watchdog stops after 10 s: without
+ * the checks under test, opening a FIFO waits for a writer forever and /dev/zero is read
+ * forever. Returns the message (or "(loaded)"), or what became of a child that did not finish.
+ */
+static const char *load_in_child(const char *path)
+{
+    static char got[ZONEFILE_ERROR_MAX + 128];
+    int fds[2];
+    CU_ASSERT_TRUE_FATAL(pipe(fds) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    CU_ASSERT_TRUE_FATAL(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        alarm(10);
+        struct zone_set set = {NULL};
+        char child_err[ZONEFILE_ERROR_MAX + 64] = "";
+        if (zonefile_load_file(&set, path, NULL, child_err, sizeof child_err) == 0)
+            snprintf(child_err, sizeof child_err, "(loaded)");
+        zone_set_free(&set);
+        _exit(write(fds[1], child_err, strlen(child_err)) >= 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof got - 1 && (n = read(fds[0], got + len, sizeof got - 1 - len)) > 0)
+        len += (size_t)n;
+    got[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    CU_ASSERT_TRUE(waitpid(pid, &status, 0) == pid);
+    if (WIFSIGNALED(status))
+        snprintf(got, sizeof got, "(killed by signal %d: still reading %s after 10 s)",
+                 WTERMSIG(status), path);
+    return got;
+}
+
+static void test_load_file_not_regular(void)
+{
+    /* Only a regular file has an end: a directory, a FIFO or a device is refused from the
+     * open descriptor's type, before any reading, with the file's name. */
+    char dir[] = "/tmp/test_zonefile_XXXXXX", path[128], want[256];
+    make_dir(dir);
+    struct zone_set set = {NULL};
+    EXPECT_INT(zonefile_load_file(&set, dir, NULL, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: is a directory, not a regular file", dir);
+    EXPECT_STR(err, want);
+    CU_ASSERT_PTR_NULL(set.zones);
+
+    /* A FIFO with no writer: open() must not wait for one. */
+    path_in(path, sizeof path, dir, "fifo");
+    CU_ASSERT_TRUE_FATAL(mkfifo(path, 0600) == 0);
+    snprintf(want, sizeof want, "%s: is a FIFO (a named pipe), not a regular file", path);
+    EXPECT_STR(load_in_child(path), want);
+    unlink(path);
+
+    /* A device that never ends. */
+    if (access("/dev/zero", R_OK) == 0)
+        EXPECT_STR(load_in_child("/dev/zero"),
+                   "/dev/zero: is a character device, not a regular file");
+    rmdir(dir);
+}
+
+static void test_load_file_size_limit(void)
+{
+    /* A file over ZONEFILE_SIZE_MAX is refused from its size, before a byte is read: a sparse
+     * file (ftruncate) of one byte more tests that in no time and no disk space. */
+    char dir[] = "/tmp/test_zonefile_XXXXXX", path[128], want[256];
+    make_dir(dir);
+    path_in(path, sizeof path, dir, "big.zone");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    int sized = ftruncate(fd, (off_t)ZONEFILE_SIZE_MAX + 1);
+    close(fd);
+    CU_ASSERT_TRUE(sized == 0);
+    struct zone_set set = {NULL};
+    if (sized == 0) {
+        EXPECT_INT(zonefile_load_file(&set, path, NULL, err, sizeof err), -1);
+        snprintf(want, sizeof want, "%s: too large for a zone file (more than 512 MiB)", path);
+        EXPECT_STR(err, want);
+        CU_ASSERT_PTR_NULL(set.zones);
+    }
+    EXPECT_INT(ZONEFILE_SIZE_MAX, 512 * 1024 * 1024); /* the figure the message gives */
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_load_files(void)
+{
+    char dir[] = "/tmp/test_zonefile_XXXXXX", a[128], b[128], c[128], net[128], bad[128];
+    char want[512];
+    make_dir(dir);
+    write_text(path_in(a, sizeof a, dir, "a.zone"), HEAD "www A 192.0.2.1\n");
+    write_text(path_in(b, sizeof b, dir, "b.zone"), HEAD "www A 192.0.2.2\n");
+    write_text(path_in(c, sizeof c, dir, "c.zone"),
+               "$ORIGIN Example.COM.\n$TTL 60\n@ SOA ns1 hm 1 2 3 4 5\n");
+    write_text(path_in(net, sizeof net, dir, "net.zone"),
+               "$ORIGIN example.net.\n$TTL 60\n@ SOA ns1 hm 1 2 3 4 5\n");
+    write_text(path_in(bad, sizeof bad, dir, "bad.zone"),
+               "$ORIGIN example.org.\n$TTL 60\n@ SOA ns1 hm 1 2 3 4 5\nwww AAA x\n");
+    enum log_level threshold = log_threshold;
+    log_threshold = LOG_ERROR; /* no "loaded zone" lines in the test's output */
+
+    /* Two zones: both in the set, the last file's first. */
+    struct zone_set set = {NULL};
+    const char *good[] = {a, net};
+    EXPECT_INT(zonefile_load_files(&set, good, 2, err, sizeof err), 0);
+    CU_ASSERT_PTR_NOT_NULL(rrset_at(set.zones, "example.net.", DNS_TYPE_SOA));
+    CU_ASSERT_PTR_NOT_NULL(
+        rrset_at(set.zones ? set.zones->next : NULL, "www.example.com.", DNS_TYPE_A));
+    zone_set_free(&set);
+
+    /* Two files of one zone: an error naming both, as NSD's checker gives. Before, the second
+     * silently hid the first. Nothing is left loaded. */
+    const char *same[] = {a, b};
+    EXPECT_INT(zonefile_load_files(&set, same, 2, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: zone 'example.com.' is already loaded from %s", b, a);
+    EXPECT_STR(err, want);
+    CU_ASSERT_PTR_NULL(set.zones);
+    /* Origins compare without case; the first file of the zone is named, not the one before. */
+    const char *cased[] = {a, net, c};
+    EXPECT_INT(zonefile_load_files(&set, cased, 3, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: zone 'Example.COM.' is already loaded from %s", c, a);
+    EXPECT_STR(err, want);
+    CU_ASSERT_PTR_NULL(set.zones);
+    /* The same file twice. */
+    const char *twice[] = {net, net};
+    EXPECT_INT(zonefile_load_files(&set, twice, 2, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: zone 'example.net.' is already loaded from %s", net, net);
+    EXPECT_STR(err, want);
+
+    /* A zone the set had before the call counts too; a failure leaves the set as it was. */
+    const struct zone *before = LOAD_OK(&set, HEAD, NULL);
+    const char *again[] = {net, a};
+    EXPECT_INT(zonefile_load_files(&set, again, 2, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: zone 'example.com.' is already loaded", a);
+    EXPECT_STR(err, want);
+    const char *broken[] = {net, bad};
+    EXPECT_INT(zonefile_load_files(&set, broken, 2, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:4: unknown type 'AAA'", bad);
+    EXPECT_STR(err, want);
+    CU_ASSERT_PTR_EQUAL(set.zones, before);
+    CU_ASSERT_PTR_NULL(set.zones ? set.zones->next : NULL);
+    zone_set_free(&set);
+
+    log_threshold = threshold;
+    unlink(a);
+    unlink(b);
+    unlink(c);
+    unlink(net);
+    unlink(bad);
+    rmdir(dir);
+}
+
 static void test_parentheses_only_entries(void)
 {
     /* Entries holding nothing but "()" are skipped. 100000 of them must not cost one stack
@@ -839,14 +1021,16 @@ static void test_error_soa(void)
                  "SOA needs 7 fields after the type, found 6");
     EXPECT_ERROR("$ORIGIN example.com.\n@ 1 SOA ns1 hm 1 2 3 4 5 6\n", NULL, 2,
                  "SOA needs 7 fields after the type, found 8");
-    /* A bad field of a multi-line SOA: at the line where the entry started. */
-    EXPECT_ERROR("$ORIGIN example.com.\n"
-                 "@ 1 SOA ns1 hm (\n"
-                 "   1   ; serial\n"
-                 "   2h  ; refresh\n"
-                 "   x3  ; retry\n"
-                 "   4 5 )\n",
-                 NULL, 2, "bad SOA RETRY 'x3' (seconds, or e.g. 1h30m)");
+    /* A bad field of a multi-line SOA: at its own line, and where the entry starts. */
+    EXPECT_ERROR(
+        "$ORIGIN example.com.\n"
+        "@ 1 SOA ns1 hm (\n"
+        "   1   ; serial\n"
+        "   2h  ; refresh\n"
+        "   x3  ; retry\n"
+        "   4 5 )\n",
+        NULL, 5,
+        "bad SOA RETRY 'x3' (seconds, or e.g. 1h30m) (in the entry that starts at line 2)");
     /* Lines inside parentheses still count: the record after them is on line 9. */
     EXPECT_ERROR("$ORIGIN example.com.\n$TTL 1\n@ SOA ns1 hm (\n1\n2\n3\n4\n5 )\nwww AAA x\n", NULL,
                  9, "unknown type 'AAA'");
@@ -930,6 +1114,62 @@ static void test_error_names(void)
              "$ORIGIN com.\n$TTL 1\n@ SOA ns hm 1 2 3 4 5\n%s.%s.%s.%sc.com. A 192.0.2.1\n", l63,
              l63, l63, l57);
     EXPECT_ERROR(text, NULL, 4, "is too long");
+}
+
+static void test_error_lines_in_parentheses(void)
+{
+    /* An error inside a parenthesised entry is at the line of what is wrong, with the line
+     * the entry starts at beside it. */
+    struct zone_set set = {NULL};
+    static const char text[] = HEAD "www A 192.0.2.1\n" /* line 4 */
+                                    "x A (\n"           /* line 5: the entry starts */
+                                    "\n"                /* line 6 */
+                                    "  1.2.3 )\n";      /* line 7: the bad address */
+    EXPECT_INT(zonefile_load_text(&set, text, "example.zone", NULL, err, sizeof err), -1);
+    EXPECT_STR(err,
+               "example.zone:7: bad IPv4 address '1.2.3' (in the entry that starts at line 5)");
+    CU_ASSERT_PTR_NULL(set.zones);
+
+    /* Each kind of field, on the entry's second line (5). */
+    EXPECT_ERROR(HEAD "mx MX ( 10\n  a..b )\n", NULL, 5,
+                 "bad MX EXCHANGE 'a..b' (in the entry that starts at line 4)");
+    EXPECT_ERROR(HEAD "mx MX ( 10\n  \"mail\" )\n", NULL, 5, "unexpected quoted string in MX data");
+    EXPECT_ERROR(HEAD "s SRV ( 0\n 0 65536 x )\n", NULL, 5, "bad SRV PORT '65536'");
+    EXPECT_ERROR(HEAD "w AAAA (\n 2001:db8::1::2 )\n", NULL, 5, "bad IPv6 address");
+    EXPECT_ERROR(HEAD "t TXT ( \"a\"\n  \"b\\25\" )\n", NULL, 5, "bad escape '\\25'");
+    EXPECT_ERROR(HEAD "www (\n  IN AAA x )\n", NULL, 5,
+                 "unknown type 'AAA' (in the entry that starts at line 4)");
+    EXPECT_ERROR(HEAD "caa (\n  CAA 0 issue x )\n", NULL, 5, "unsupported type 'CAA'");
+    EXPECT_ERROR(HEAD "www (\n  CH A 192.0.2.1 )\n", NULL, 5, "class 'CH' is not supported");
+    EXPECT_ERROR(HEAD "www (\n  2147483648 A 192.0.2.1 )\n", NULL, 5, "above 2147483647");
+    EXPECT_ERROR(HEAD "www (\n  1x A 192.0.2.1 )\n", NULL, 5, "bad TTL '1x'");
+    EXPECT_ERROR(HEAD "www (\n  \"A\" 192.0.2.1 )\n", NULL, 5, "unexpected quoted string \"A\"");
+    EXPECT_ERROR("$ORIGIN example.com.\n$TTL 1\n@ SOA ns1 (\n  hm..x 1 2 3 4 5 )\n", NULL, 4,
+                 "bad SOA RNAME 'hm..x' (in the entry that starts at line 3)");
+    /* The tokenizer's own errors: at the quote or the parenthesis at fault. */
+    EXPECT_ERROR(HEAD "t TXT ( \"a\"\n  \"b )\n", NULL, 5,
+                 "quoted string not closed on its line (in the entry that starts at line 4)");
+    EXPECT_ERROR(HEAD "www ( A\n  192.0.2.1 ) )\n", NULL, 5,
+                 "')' without a matching '(' (in the entry that starts at line 4)");
+    EXPECT_ERROR(HEAD "www ( A\n  192.0.2.1 ) (\n\n", NULL, 5,
+                 "'(' without a matching ')' before the end of the file (in the entry that "
+                 "starts at line 4)");
+
+    /* What is wrong with the entry as a whole is at its first line, without the note; so is
+     * any error on a one-line entry. */
+    EXPECT_INT(zonefile_load_text(&set, HEAD "mx MX ( 10\n  a b )\n", SRC, NULL, err, sizeof err),
+               -1);
+    EXPECT_STR(err, "test.zone:4: MX needs 2 fields after the type, found 3");
+    EXPECT_INT(zonefile_load_text(&set, HEAD "www A 1.2.3\nwww ( CNAME\n other )\n", SRC, NULL, err,
+                                  sizeof err),
+               -1);
+    EXPECT_STR(err, "test.zone:4: bad IPv4 address '1.2.3'");
+    EXPECT_INT(zonefile_load_text(&set, HEAD "www A 192.0.2.1\nwww ( CNAME\n other )\n", SRC, NULL,
+                                  err, sizeof err),
+               -1);
+    EXPECT_STR(err, "test.zone:5: CNAME and other data at 'www.example.com.': a CNAME must be "
+                    "alone at its name");
+    CU_ASSERT_PTR_NULL(set.zones);
 }
 
 static void test_error_syntax(void)
@@ -1108,11 +1348,16 @@ void test_zonefile_register(void)
     CU_add_test(s, "SOA timers with units", test_soa_timers_with_units);
     CU_add_test(s, "RRsets: the same record written differently", test_rrsets_from_text);
     CU_add_test(s, "zonefile_load_file", test_load_file);
+    CU_add_test(s, "zonefile_load_file: a directory, a FIFO, a device", test_load_file_not_regular);
+    CU_add_test(s, "zonefile_load_file: ZONEFILE_SIZE_MAX", test_load_file_size_limit);
+    CU_add_test(s, "zonefile_load_files: two files of one zone", test_load_files);
     CU_add_test(s, "100000 entries of only parentheses", test_parentheses_only_entries);
     CU_add_test(s, "errors: types, addresses, RDATA", test_error_types_and_addresses);
     CU_add_test(s, "errors: SOA", test_error_soa);
     CU_add_test(s, "errors: CNAME", test_error_cname);
     CU_add_test(s, "errors: names", test_error_names);
+    CU_add_test(s, "errors: inside parentheses, at the line of the fault",
+                test_error_lines_in_parentheses);
     CU_add_test(s, "errors: syntax and directives", test_error_syntax);
     CU_add_test(s, "errors: TTL", test_error_ttl);
     CU_add_test(s, "errors: bad TTL on a record", test_error_bad_record_ttl);

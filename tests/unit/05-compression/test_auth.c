@@ -663,6 +663,16 @@ static void test_zone_option_and_setup(void)
     EXPECT_UINT(n, 49);
     zone_set_free(&s.zones);
 
+    /* Two files of one zone: exit status 1, and nothing is left loaded (before, the second
+     * hid the first without a word). */
+    char dup[] = "/tmp/test_auth_dup_XXXXXX";
+    write_file(dup, example_com);
+    memset(&s, 0, sizeof s);
+    auth_zone_option.apply(&s, com);
+    auth_zone_option.apply(&s, dup);
+    EXPECT_INT(quiet_setup(&s), 1);
+    CU_ASSERT_PTR_NULL(s.zones.zones);
+
     /* A bad file after a good one: exit status 1, and the zones already loaded are freed. */
     char bad[] = "/tmp/test_auth_bad_XXXXXX";
     write_file(bad, "$ORIGIN example.org.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\nwww AAA x\n");
@@ -673,6 +683,7 @@ static void test_zone_option_and_setup(void)
     CU_ASSERT_PTR_NULL(s.zones.zones);
     unlink(com);
     unlink(net);
+    unlink(dup);
     unlink(bad);
 }
 
