@@ -20,49 +20,183 @@ enum {
      * kernel instead of being dropped while we answer (the kernel may cap it
      * at net.core.rmem_max). */
     SERVER_SOCKET_BUFFER = 4 * 1024 * 1024,
+    /* The most datagrams answered in a row before pending signals are let in.
+     * Signals are blocked while the loop answers, and under a flood the queue
+     * never empties: without a bound a SIGTERM waited for the flood to end
+     * (17 s in one attack). A datagram costs ~10 µs at stage 5, so 64 of them
+     * keep a signal waiting about a millisecond, and the two system calls
+     * that let signals in are shared by 64 datagrams. */
+    SERVER_BATCH = 64,
 };
 
-/* Set by the signal handler, read by the loop. */
-static volatile sig_atomic_t server_stop_signal;
+/*
+ * Signals. Each one a person or a program sends a server either stops it
+ * cleanly, is logged, or is ignored on purpose (NSD's choices where it has
+ * one):
+ *   SIGINT, SIGTERM  stop: Ctrl-C, kill, the test suite's shutdown
+ *   SIGQUIT          stop, as NSD does (Ctrl-\ would otherwise dump core)
+ *   SIGHUP           stop. NSD reloads its zones on SIGHUP, but these steps
+ *                    read theirs once; and a server whose terminal has gone
+ *                    away should go too, not hold port 2053 unseen
+ *   SIGUSR1          a log line, and answering goes on: NSD logs its counters
+ *                    here, and a step that keeps counters will
+ *   SIGPIPE          ignored: a write to a pipe nobody reads (--trace | head)
+ *                    then fails with EPIPE, which the trace reports, instead
+ *                    of killing the server without a word
+ *   SIGUSR2          ignored: it means nothing here, and a stray one should
+ *                    not kill the server
+ * The others keep their default action: SIGKILL and SIGSTOP cannot be caught,
+ * and a fault (SIGSEGV, SIGABRT, SIGFPE, ...) must still end the process.
+ */
+static const int server_handled_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1};
+enum { SERVER_HANDLED_SIGNALS = sizeof server_handled_signals / sizeof server_handled_signals[0] };
 
-static void server_on_signal(int sig)
+/* Set by the handler, read by the loop. The loop runs with these signals
+ * blocked, so it never races the handler. */
+static volatile sig_atomic_t server_stop_signal; /* the signal that asked to stop, or 0 */
+static volatile sig_atomic_t server_usr1;        /* SIGUSR1 came since the loop last looked */
+static volatile sig_atomic_t server_starting;    /* the step's setup() is running */
+
+static const char *server_signal_name(int sig)
 {
-    server_stop_signal = sig;
+    switch (sig) {
+    case SIGINT:
+        return "SIGINT";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGQUIT:
+        return "SIGQUIT";
+    case SIGHUP:
+        return "SIGHUP";
+    default:
+        return "a signal";
+    }
+}
+
+/* Appends `s` to line[0..*len), cut to fit `cap` - 1 bytes. A loop rather
+ * than snprintf(), which a signal handler may not call. */
+static void server_append(char *line, size_t cap, size_t *len, const char *s)
+{
+    while (*s != '\0' && *len < cap - 1)
+        line[(*len)++] = *s++;
 }
 
 /*
- * SIGINT and SIGTERM stay blocked except while the loop waits in pselect(),
- * which unblocks them atomically: a signal can then never slip in between
- * checking the flag and going to sleep (the classic lost-wakeup race).
+ * A stop signal while setup() runs (a zone file can take seconds to load):
+ * there is no loop yet to see the flag, so the handler itself logs the line
+ * and ends the process. Only async-signal-safe calls: write() instead of
+ * fprintf(), _exit() instead of exit(). Nothing needs cleaning up: the kernel
+ * closes the socket and takes the memory back.
+ */
+static void server_stop_during_setup(int sig)
+{
+    if (log_threshold >= LOG_INFO) {
+        char line[128];
+        size_t len = 0;
+        server_append(line, sizeof line, &len, log_program());
+        server_append(line, sizeof line, &len, " stopped by ");
+        server_append(line, sizeof line, &len, server_signal_name(sig));
+        server_append(line, sizeof line, &len, " while starting up");
+        line[len++] = '\n'; /* server_append() left room for it */
+        ssize_t n = write(STDERR_FILENO, line, len);
+        (void)n; /* if stderr is gone there is nowhere to say so */
+    }
+    _exit(0);
+}
+
+static void server_on_signal(int sig)
+{
+    if (sig == SIGUSR1) {
+        server_usr1 = 1;
+        return;
+    }
+    server_stop_signal = sig;
+    if (server_starting)
+        server_stop_during_setup(sig);
+}
+
+/*
+ * Installs the handlers and blocks the signals they handle; `wait_mask` gets
+ * the mask to use while waiting, with them unblocked. They stay blocked
+ * except while the loop waits in pselect(), which unblocks them atomically:
+ * a signal can then never slip in between checking the flag and going to
+ * sleep (the classic lost-wakeup race).
  */
 static int server_signals(sigset_t *wait_mask)
 {
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
+        sigaddset(&handled, server_handled_signals[i]);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = server_on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    sa.sa_handler = server_on_signal; /* no SA_RESTART: pselect() must fail with EINTR */
+    sa.sa_mask = handled;             /* one handler at a time */
+    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++) {
+        if (sigaction(server_handled_signals[i], &sa, NULL) != 0)
+            return -1;
+    }
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL) != 0 || sigaction(SIGUSR2, &sa, NULL) != 0)
         return -1;
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    return sigprocmask(SIG_BLOCK, &block, wait_mask);
+    if (sigprocmask(SIG_BLOCK, &handled, wait_mask) != 0)
+        return -1;
+    /* The mask inherited from our parent might block some of them too. */
+    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
+        sigdelset(wait_mask, server_handled_signals[i]);
+    return 0;
+}
+
+/*
+ * Runs the step's setup() with the signals unblocked, so that a stop signal
+ * during a long zone load ends the process at once (see
+ * server_stop_during_setup) rather than after the load. SIGUSR1 is only
+ * noted, and logged once the loop runs.
+ */
+static int server_setup(const struct server_step *step, const sigset_t *wait_mask)
+{
+    sigset_t blocked;
+    server_starting = 1;
+    sigprocmask(SIG_SETMASK, wait_mask, &blocked);
+    int status = step->setup(step->ctx);
+    sigprocmask(SIG_SETMASK, &blocked, NULL);
+    server_starting = 0; /* a stop signal from here on waits, blocked, for the loop */
+    return status;
+}
+
+/* --trace is on, and stdout still takes what it writes. */
+static bool server_tracing;
+
+/*
+ * Called after each write of the trace. When stdout's reader has gone away
+ * (`build/step-3 --trace | head -1`: EPIPE, since SIGPIPE is ignored) or the
+ * disk is full, says so once on stderr and stops tracing; answering goes on.
+ * Line buffering (server_main) makes a failed write show here at once.
+ */
+static void server_trace_check(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return;
+    log_warn("--trace: cannot write to stdout (%s): tracing stops, answering goes on",
+             strerror(errno));
+    server_tracing = false;
 }
 
 /* Answers one datagram: trace, hand it to the step, send what it returns. */
-static void server_dispatch(const struct server_step *step, bool trace, int fd, const uint8_t *in,
-                            size_t len, const struct sockaddr *peer, socklen_t peer_len,
-                            uint8_t *out, size_t out_cap)
+static void server_dispatch(const struct server_step *step, int fd, const uint8_t *in, size_t len,
+                            const struct sockaddr *peer, socklen_t peer_len, uint8_t *out,
+                            size_t out_cap)
 {
     char peer_text[NET_ADDR_TEXT_MAX];
     bool named = false;
-    if (trace || log_threshold >= LOG_DEBUG) {
+    if (server_tracing || log_threshold >= LOG_DEBUG) {
         net_sockaddr_text(peer, peer_len, peer_text, sizeof peer_text);
         named = true;
     }
-    if (trace)
+    if (server_tracing) {
         trace_datagram(stdout, "received", peer_text, in, len);
+        server_trace_check();
+    }
     if (log_threshold >= LOG_DEBUG) {
         char summary[256];
         log_debug("from %s: %s", peer_text, trace_summary(in, len, summary, sizeof summary));
@@ -70,51 +204,110 @@ static void server_dispatch(const struct server_step *step, bool trace, int fd, 
 
     size_t reply_len = step->handle(step->ctx, in, len, out, out_cap);
     if (reply_len == SERVER_NO_REPLY || reply_len > out_cap) {
-        if (trace)
-            fprintf(stdout, "--- no reply to %s: the step dropped this datagram\n\n", peer_text);
+        if (server_tracing) {
+            printf("--- no reply to %s: the step dropped this datagram\n\n", peer_text);
+            server_trace_check();
+        }
         if (named)
             log_debug("no reply to %s", peer_text);
         return;
     }
-    if (trace)
+    if (server_tracing) {
         trace_datagram(stdout, "sent", peer_text, out, reply_len);
+        server_trace_check();
+    }
     if (sendto(fd, out, reply_len, 0, peer, peer_len) < 0 && named)
         log_debug("sendto %s: %s", peer_text, strerror(errno));
 }
 
-/* Receives and answers until a signal arrives. Returns 0, or 1 on an error. */
-static int server_loop(const struct server_step *step, bool trace, int fd,
-                       const sigset_t *wait_mask)
+/* Answers at most SERVER_BATCH queued datagrams. Returns true if it stopped
+ * at that bound (more may be queued), false once the queue is empty. */
+static bool server_batch(const struct server_step *step, int fd)
 {
     /* Static: 2 x 64 KiB is too much for some stacks, and there is one loop. */
     static uint8_t in[DNS_RECV_BUFFER], out[DNS_RECV_BUFFER];
 
-    while (!server_stop_signal) {
-        fd_set readable;
-        FD_ZERO(&readable);
-        FD_SET(fd, &readable);
-        if (pselect(fd + 1, &readable, NULL, NULL, NULL, wait_mask) < 0) {
-            if (errno == EINTR)
-                continue; /* a signal: the loop condition decides */
-            log_error("pselect: %s", strerror(errno));
-            return 1;
+    for (int i = 0; i < SERVER_BATCH; i++) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        /* The socket is non-blocking: an empty queue is EAGAIN, not a wait. */
+        ssize_t n = recvfrom(fd, in, sizeof in, 0, (struct sockaddr *)&peer, &peer_len);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log_warn("recvfrom: %s", strerror(errno));
+            return false;
         }
-        /* Drain everything queued before sleeping again. The socket is
-         * non-blocking, so this ends with EAGAIN when the queue is empty. */
-        for (;;) {
-            struct sockaddr_storage peer;
-            socklen_t peer_len = sizeof peer;
-            ssize_t n = recvfrom(fd, in, sizeof in, 0, (struct sockaddr *)&peer, &peer_len);
-            if (n < 0) {
-                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                    log_warn("recvfrom: %s", strerror(errno));
-                break;
-            }
-            server_dispatch(step, trace, fd, in, (size_t)n, (struct sockaddr *)&peer, peer_len, out,
-                            sizeof out);
-        }
+        server_dispatch(step, fd, in, (size_t)n, (struct sockaddr *)&peer, peer_len, out,
+                        sizeof out);
     }
-    return 0;
+    return true;
+}
+
+/*
+ * Lets pending signals in without sleeping: unblocking a pending signal runs
+ * its handler before sigprocmask() returns (POSIX), then the old mask blocks
+ * it again. pselect() cannot do this while datagrams wait: with the socket
+ * readable, Linux returns at once and leaves the signal pending.
+ */
+static void server_let_signals_in(const sigset_t *wait_mask)
+{
+    sigset_t blocked;
+    sigprocmask(SIG_SETMASK, wait_mask, &blocked);
+    sigprocmask(SIG_SETMASK, &blocked, NULL);
+}
+
+/* Receives and answers until a stop signal. Returns 0, or 1 on an error. */
+static int server_loop(const struct server_step *step, int fd, const sigset_t *wait_mask)
+{
+    bool more = false; /* the last batch stopped at its bound: the queue may not be empty */
+    for (;;) {
+        if (more) {
+            server_let_signals_in(wait_mask);
+        } else {
+            fd_set readable;
+            FD_ZERO(&readable);
+            FD_SET(fd, &readable);
+            /* Sleeps until a datagram or a signal (EINTR) comes. */
+            if (pselect(fd + 1, &readable, NULL, NULL, NULL, wait_mask) < 0 && errno != EINTR) {
+                log_error("pselect: %s", strerror(errno));
+                return 1;
+            }
+        }
+        if (server_usr1) {
+            server_usr1 = 0;
+            log_info("SIGUSR1: no statistics to log at this stage; still answering");
+        }
+        if (server_stop_signal)
+            return 0;
+        more = server_batch(step, fd);
+    }
+}
+
+/* Opens the UDP socket of `addr`, as non-blocking, with large kernel buffers.
+ * Returns the descriptor, or -1 after logging why. On success `addr` holds
+ * the address bound (with --port 0, the port the kernel picked). */
+static int server_open(struct net_addr *addr)
+{
+    char text[NET_ADDR_TEXT_MAX];
+    int fd = net_udp_bind(addr);
+    if (fd < 0) {
+        log_error("cannot listen on %s/udp: %s", net_addr_text(addr, text, sizeof text),
+                  strerror(errno));
+        return -1;
+    }
+    struct net_addr bound = {.len = sizeof bound.ss};
+    if (getsockname(fd, (struct sockaddr *)&bound.ss, &bound.len) == 0)
+        *addr = bound;
+    int size = SERVER_SOCKET_BUFFER;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* best effort */
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        log_error("cannot make the socket non-blocking: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 int server_main(const struct server_step *step, int argc, char **argv)
@@ -136,51 +329,40 @@ int server_main(const struct server_step *step, int argc, char **argv)
         break;
     }
     log_init(step->program, opts.log_level);
+    server_tracing = opts.trace;
     if (opts.trace)
         setvbuf(stdout, NULL, _IOLBF, 0); /* trace lines appear as they happen, even in a pipe */
-
-    if (step->setup) {
-        int status = step->setup(step->ctx);
-        if (status != 0)
-            return status;
-    }
 
     struct net_addr addr;
     if (net_addr_parse(opts.address, opts.port, &addr) != 0) {
         log_error("bad address '%s'", opts.address); /* cli_parse checked it already */
         return 2;
     }
-    char addr_text[NET_ADDR_TEXT_MAX];
-    net_addr_text(&addr, addr_text, sizeof addr_text);
-
+    /* Signals first, so none finds the process without its handler; then the
+     * socket, so a port in use is reported at once, not after the zones
+     * have loaded; then the step's setup. */
     sigset_t wait_mask;
     if (server_signals(&wait_mask) != 0) {
         log_error("cannot install signal handlers: %s", strerror(errno));
         return 1;
     }
-    int fd = net_udp_bind(&addr);
-    if (fd < 0) {
-        log_error("cannot listen on %s/udp: %s", addr_text, strerror(errno));
+    int fd = server_open(&addr);
+    if (fd < 0)
         return 1;
-    }
-    /* With --port 0 the kernel picks the port: log the one it picked. */
-    addr.len = sizeof addr.ss;
-    if (getsockname(fd, (struct sockaddr *)&addr.ss, &addr.len) == 0)
-        net_addr_text(&addr, addr_text, sizeof addr_text);
-    int size = SERVER_SOCKET_BUFFER;
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* best effort */
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        log_error("cannot make the socket non-blocking: %s", strerror(errno));
-        close(fd);
-        return 1;
+    if (step->setup) {
+        int status = server_setup(step, &wait_mask);
+        if (status != 0) {
+            close(fd);
+            return status;
+        }
     }
 
-    log_info("listening on %s/udp", addr_text);
-    int status = server_loop(step, opts.trace, fd, &wait_mask);
+    char addr_text[NET_ADDR_TEXT_MAX];
+    log_info("listening on %s/udp", net_addr_text(&addr, addr_text, sizeof addr_text));
+    int status = server_loop(step, fd, &wait_mask);
     close(fd);
     if (status == 0)
-        log_info("stopped by %s", server_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        log_info("stopped by %s%s", server_signal_name(server_stop_signal),
+                 server_stop_signal == SIGHUP ? " (nothing to reload at this stage)" : "");
     return status;
 }

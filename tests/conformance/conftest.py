@@ -303,16 +303,16 @@ def client(server, new_client):
 @pytest.fixture
 def spawn(step, dns_settings, tmp_path):
     """spawn(*args, ready=True): a fresh, unpooled build/step-N process (for the command-line tests);
-    stopped after the test."""
+    stopped after the test. process=: a subclass of g.ServerProcess (e.g. one that pipes stdout)."""
     started = []
 
-    def run(*args, ready=True, port=None, host="127.0.0.1"):
+    def run(*args, ready=True, port=None, host="127.0.0.1", process=g.ServerProcess):
         port = port or g.free_udp_port(host)
         binary = dns_settings.build_dir / f"step-{step}"
         if not binary.exists():
             pytest.fail(g.missing_binary(binary), pytrace=False)
-        srv = g.ServerProcess(f"step-{step}", argv=[str(binary), "--port", str(port), *default_args(step, args)],
-                              port=port, host=host, log_path=tmp_path / f"spawned-{len(started)}.log")
+        srv = process(f"step-{step}", argv=[str(binary), "--port", str(port), *default_args(step, args)],
+                      port=port, host=host, log_path=tmp_path / f"spawned-{len(started)}.log")
         srv.start()
         started.append(srv)
         if ready:
