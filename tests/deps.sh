@@ -10,6 +10,8 @@ libcunit1-dev:/usr/include/CUnit/CUnit.h
 python3-pytest:/usr/lib/python3/dist-packages/pytest
 python3-dnspython:/usr/lib/python3/dist-packages/dns
 bind9-dnsutils:/usr/bin/dig
+knot-dnsutils:/usr/bin/kdig
+ldnsutils:/usr/bin/drill
 "
 
 missing=""

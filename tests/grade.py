@@ -1,12 +1,18 @@
 #!/usr/bin/python3
 """grade: runs the conformance tests that apply to one stage and prints a stage-by-stage report.
 
-    tests/grade.py --step N [--build-dir DIR] [--server-cmd 'CMD ... {port} ...']
+    tests/grade.py --step N [--part K] [--build-dir DIR] [--server-cmd 'CMD ... {port} ...'] [-k EXPR]
 
-Grades build/step-N, or any server in any language with --server-cmd ({port} is replaced by the port
-to listen on). Tests are grouped by the stage that introduced them; a stage whose tests no longer
-apply at stage N (stage 1's echo, once the server speaks DNS) shows as n/a. Exit status 0 when every
-test passes, 1 otherwise, 2 for a bad command line.
+Grades build/step-N, or any server in any language with --server-cmd: the grader fills in {port},
+and from stage 4 on the zone files its tests serve ({zone}, {zones}; see --help). Tests are grouped
+by the stage that introduced them; a stage whose tests no longer apply at stage N (stage 1's echo,
+once the server speaks DNS) shows as n/a. Stage 4 is graded in parts, one line each; --part K
+grades it up to part K.
+
+When tests fail, the report shows one in full, chosen by rank(): the earliest stage (and part) that
+fails, and in it a failure whose check diagnosed the mistake behind it (its cause: "QR is not set in
+replies") before any failure that only shows a symptom; then one line per cause and one per other
+failure. Exit status 0 when every test passes, 1 otherwise, 2 for a bad command line.
 """
 
 import argparse
@@ -29,13 +35,16 @@ except ImportError as e:
     sys.exit(f"grade.py needs pytest and dnspython ({e}). Run it with Debian's /usr/bin/python3 "
              "(apt-get install python3-pytest python3-dnspython), or use `make grade`.")
 
+OTHERS_SHOWN = 15  # one-line failures listed after the first one
+
 
 class Collector:
-    """A pytest plugin that keeps each test's outcome, stage and failure text."""
+    """A pytest plugin that keeps each test's outcome, stage, part, failure text and cause."""
 
     def __init__(self):
-        self.tests = {}  # nodeid -> dict(stage, outcome, text, log); in run order
+        self.tests = {}  # nodeid -> dict(...); in run order
         self.not_applicable = {}  # stage -> the last stage its deselected tests apply to
+        self.later_parts = set()  # (stage, part) left out by --part
         self.collect_errors = []
         self.progress = 0
         self.started = time.monotonic()
@@ -46,17 +55,23 @@ class Collector:
             if marker is not None and item.get_closest_marker("dns_not_applicable"):
                 first, last = g.stage_range(marker)
                 self.not_applicable[first] = max(last, self.not_applicable.get(first, 0))
+            if item.get_closest_marker("dns_later_part"):
+                self.later_parts.add(g.part_of(item))
 
     def pytest_collectreport(self, report):
         if report.failed:
             self.collect_errors.append(report)
 
     def pytest_runtest_logreport(self, report):
-        props = dict(report.user_properties)
-        t = self.tests.setdefault(report.nodeid, dict(stage=props.get("stage"), outcome="passed",
-                                                     text=None, log=None, when=None))
+        props = report.user_properties
+        first = dict(props)
+        t = self.tests.setdefault(report.nodeid, dict(
+            stage=first.get("stage"), part=first.get("part"), outcome="passed", text=None, log=None,
+            when=None, cause=None, crash=None, notes=[], order=len(self.tests)))
+        t["notes"] += [v for k, v in props if k == "note"]
         if report.failed and t["outcome"] != "failed":
-            t.update(outcome="failed", text=report.longreprtext, when=report.when)
+            t.update(outcome="failed", text=report.longreprtext, when=report.when,
+                     cause=first.get("cause"), crash=first.get("crash"))
             for title, content in report.sections:
                 if title.startswith("server log"):
                     t["log"] = (title, content)
@@ -83,7 +98,7 @@ class Collector:
 
 
 class Deselected:
-    """Counts every deselected test (not applicable, or the grader's own selftests)."""
+    """Counts every deselected test (not applicable, a later part, or the grader's selftests)."""
 
     def __init__(self):
         self.count = 0
@@ -103,25 +118,130 @@ def indent(text, n, max_lines=None):
     return "\n".join(" " * n + line for line in lines)
 
 
+def where(t):
+    """"3" or "4.2": the stage (and part) a test belongs to."""
+    return f"{t['stage']}.{t['part']}" if t["part"] is not None else str(t["stage"])
+
+
+def failure_text(t):
+    """What the report shows of a failure: the check's message, or one line for an exception that no
+    check raised (never a Python traceback)."""
+    if t["crash"]:
+        return (f"the grader could not read what the server sent: {t['crash']}\n"
+                "(run the test alone, below, for the details)")
+    return t["text"] or "(no message)"
+
+
+def rank(t):
+    """The order failures are shown in: by stage and part (a later stage builds on the earlier ones,
+    and a learner passes the parts in turn), and within one, a failure whose check named its cause
+    before those that only show a symptom; then the order the tests ran in."""
+    return (t["stage"] or 0, t["part"] or 0, 0 if t["cause"] else 1, t["order"])
+
+
+def other_lines(others, nodeids):
+    """The failures after the first, ranked: one line per cause ("cause: QR is not set in replies:
+    57 tests, stages 2-3, e.g. test_id_copied[step-3-id-1234]"), then one line per failure without
+    a cause, at most OTHERS_SHOWN in all."""
+    lines, by_cause = [], {}
+    for t in others:
+        if t["cause"]:
+            by_cause.setdefault(t["cause"], []).append(t)
+    for cause, tests in by_cause.items():
+        stages = sorted({where(t) for t in tests})
+        span = stages[0] if len(stages) == 1 else f"{stages[0]} to {stages[-1]}"
+        lines.append(f"  cause: {cause}: {len(tests)} test{'s' if len(tests) > 1 else ''} "
+                     f"(stage {span}), e.g. {short_name(nodeids[id(tests[0])])}")
+    plain = [t for t in others if not t["cause"]]
+    for t in plain[:max(OTHERS_SHOWN - len(lines), 3)]:
+        lines.append(f"  {where(t):<4} {short_name(nodeids[id(t)])}   "
+                     f"{failure_text(t).split(chr(10), 1)[0]}")
+    shown = len(lines) - len(by_cause)
+    if len(plain) > shown:
+        lines.append(f"  ... and {len(plain) - shown} more")
+    return lines
+
+
+def notes_text(tests):
+    """One line per behaviour the tests of a stage noted (dnsgrader.NOTE_TEXTS), e.g. "queries of
+    several questions get FORMERR, as RFC 9619 says"; both values, with counts, if both were seen."""
+    seen = {}
+    for _, t in tests:
+        for key, value in t["notes"]:
+            seen.setdefault(key, {}).setdefault(value, 0)
+            seen[key][value] += 1
+    lines = []
+    for key, values in seen.items():
+        texts = g.NOTE_TEXTS.get(key, {})
+        if len(values) == 1:
+            (value,) = values
+            text = texts.get(value, f"{key}: {value}")
+            if text:
+                lines.append(text)
+        else:
+            lines.append("; ".join(f"{texts.get(v) or f'{key}: {v}'} ({n} test{'s' if n > 1 else ''})"
+                                   for v, n in values.items()))
+    return lines
+
+
+NAME_WIDTH = 33  # "4.3  referrals, CNAME, wildcards"
+
+
+def row(label, name, result, passed=None, failed=None, note=""):
+    """One line of the table: a stage ("1", "udp echo") or a part ("", "4.1  fixed answers")."""
+    counts = f"  {passed:>6}  {failed:>6}" if passed is not None else "  "
+    return f"  {label:<5}{name:<{NAME_WIDTH}}  {result:<6}{counts}{note}"
+
+
+def epilog():
+    parts = "\n".join(f"  {s}.{k}  {name}" for s, p in g.PARTS.items() for k, name in p.items())
+    return (f"placeholders in --server-cmd (filled by the grader):\n{g.placeholders_help()}\n"
+            "A value no placeholder takes is appended as the workbook's own option (--zone FILE\n"
+            "for each zone file), so a server that takes --zone needs only {port}. Anything else\n"
+            "in braces is an error.\n\n"
+            f"parts (--part K grades stage 4 up to part K):\n{parts}\n\n"
+            "examples:\n"
+            "  tests/grade.py --step 3 --server-cmd 'python3 my.py --port {port}'\n"
+            "  tests/grade.py --step 4 --part 1 --server-cmd './my-server -p {port} -z {zone}'\n"
+            "  tests/grade.py --step 5 --server-cmd 'java -jar dns.jar {port} {zones}'")
+
+
 def main():
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `grade.py | head` ends quietly
-    ap = argparse.ArgumentParser(description="Grade one stage of the DNS server workbook.")
+    ap = argparse.ArgumentParser(description="Grade one stage of the DNS server workbook.",
+                                 epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--step", type=int, required=True, choices=range(1, g.LAST_STAGE + 1),
                     metavar="N", help=f"the stage to grade, 1 to {g.LAST_STAGE}")
+    ap.add_argument("--part", type=int, default=None, metavar="K",
+                    help="of a stage graded in parts (4), grade parts 1 to K only")
     ap.add_argument("--build-dir", default=None,
                     help="where step-N is (default: build/ at the top of the checkout)")
     ap.add_argument("--server-cmd", default=None,
-                    help="grade this command instead; {port} is replaced by the port to listen on")
+                    help="grade this command instead; {port} is replaced by the port to listen on "
+                         "(other placeholders: below)")
+    ap.add_argument("-k", dest="keyword", default=None, metavar="EXPR",
+                    help="only the tests whose names match EXPR (as pytest -k), e.g. "
+                         "'question_echoed'")
     args = ap.parse_args()
-    if args.server_cmd is not None and "{port}" not in args.server_cmd:
-        ap.error("--server-cmd must contain {port}, e.g. 'python3 my.py --port {port}'")
+    if args.server_cmd is not None:
+        problem = g.check_command(args.server_cmd, args.step)
+        if problem:
+            ap.error(f"--server-cmd: {problem}")
+    if args.part is not None:
+        parts = g.PARTS.get(args.step)
+        if parts is None:
+            ap.error(f"--part: stage {args.step} is not graded in parts (stage "
+                     f"{', '.join(map(str, g.PARTS))} is)")
+        if args.part not in parts:
+            ap.error(f"--part: stage {args.step} has parts 1 to {max(parts)}")
 
     build_dir = Path(args.build_dir).resolve() if args.build_dir else HERE.parent / "build"
     if args.server_cmd is not None:
         target = f"'{args.server_cmd}'"
     else:
         target = os.path.relpath(build_dir / f"step-{args.step}")
-    print(f"Grading stage {args.step} against {target}")
+    upto = f" up to part {args.step}.{args.part}" if args.part else ""
+    only = f", tests matching '{args.keyword}'" if args.keyword else ""
+    print(f"Grading stage {args.step}{upto} against {target}{only}")
 
     # --run-slow: a grade never leaves a test out for being slow (only selftests are marked so).
     pytest_args = [str(CONFORMANCE), f"--rootdir={CONFORMANCE}", f"--steps={args.step}",
@@ -129,14 +249,18 @@ def main():
                    "-p", "no:cacheprovider", "-p", "no:terminal"]
     if args.server_cmd is not None:
         pytest_args.append(f"--server-cmd={args.server_cmd}")
+    if args.part is not None:
+        pytest_args.append(f"--part={args.part}")
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
     collector, deselected = Collector(), Deselected()
     status = pytest.main(pytest_args, plugins=[collector, deselected])
     if collector.progress % 72:
         print()
 
-    if collector.collect_errors:
-        for r in collector.collect_errors:
-            print(f"error collecting {r.nodeid}:\n{indent(r.longreprtext, 2, 30)}")
+    for r in collector.collect_errors:
+        last = [line for line in r.longreprtext.strip().split("\n") if line.strip()][-1:]
+        print(f"error collecting {r.nodeid}: {last[0].strip() if last else '?'}")
     if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         print("Result: ERROR (the tests could not run; see above)")
         return 2
@@ -147,8 +271,8 @@ def main():
             by_stage.setdefault(t["stage"], []).append((nodeid, t))
 
     print()
-    print("stage  what          result  passed  failed")
-    failing = []
+    print(f"stage  {'what':<{NAME_WIDTH}}  result  passed  failed")
+    failing = []  # "2", "4.2": what failed, for the result line
     for stage in range(1, args.step + 1):
         name = g.STAGE_NAMES[stage]
         tests = by_stage.get(stage, [])
@@ -160,46 +284,82 @@ def main():
                 why = f"(its tests do not apply from stage {until + 1} on)"
             else:
                 why = "(no tests for this stage yet)"
-            print(f"  {stage}    {name:<12}  n/a     {why}")
+            print(row(str(stage), name, "n/a", note=why))
             continue
-        result = "FAIL" if failed else "PASS"
-        if failed:
-            failing.append(stage)
         note = ""
         if stage in collector.not_applicable:
             until = collector.not_applicable[stage]
             note = f"   (its other tests do not apply from stage {until + 1} on)"
-        print(f"  {stage}    {name:<12}  {result:<6}  {passed:>6}  {failed:>6}{note}")
+        print(row(str(stage), name, "FAIL" if failed else "PASS", passed, failed, note))
+        if stage in g.PARTS:
+            for k, part_name in g.PARTS[stage].items():
+                in_part = [t for _, t in tests if t["part"] == k]
+                label = f"{stage}.{k}"
+                if (stage, k) in collector.later_parts or (args.part and k > args.part):
+                    print(row("", f"{label}  {part_name}", "-",
+                              note=f"not graded (up to part {stage}.{args.part} only)"))
+                    continue
+                if not in_part:
+                    print(row("", f"{label}  {part_name}", "n/a", note="(no test selected)"))
+                    continue
+                p_failed = sum(t["outcome"] == "failed" for t in in_part)
+                p_passed = sum(t["outcome"] == "passed" for t in in_part)
+                print(row("", f"{label}  {part_name}", "FAIL" if p_failed else "PASS", p_passed,
+                          p_failed))
+                if p_failed:
+                    failing.append(label)
+        elif failed:
+            failing.append(str(stage))
+        for line in notes_text(tests):
+            print(f"       {line}")
 
-    for stage in failing:
-        tests = [(n, t) for n, t in by_stage[stage] if t["outcome"] == "failed"]
-        nodeid, t = tests[0]
-        where = "" if t["when"] == "call" else f" (during {t['when']})"
-        print(f"\nfirst failure in stage {stage}: {short_name(nodeid)}{where}")
-        print(indent(t["text"], 2, 40))
-        if t["log"]:
-            title, content = t["log"]
+    failures = sorted((t for t in collector.tests.values() if t["outcome"] == "failed"), key=rank)
+    nodeids = {id(t): n for n, t in collector.tests.items()}
+    if failures:
+        first = failures[0]
+        during = "" if first["when"] == "call" else f", during {first['when']}"
+        print(f"\nthe failure to look at first: {short_name(nodeids[id(first)])} "
+              f"(stage {where(first)}{during})")
+        if first["cause"]:
+            print(f"  cause: {first['cause']}")
+        print(indent(failure_text(first), 2, 45))
+        if first["log"]:
+            title, content = first["log"]
             print(f"  {title}:")
             print(indent(content, 4, 15))
-        if len(tests) > 1:
-            print(f"  ({len(tests) - 1} more failures in stage {stage})")
+        others = failures[1:]
+        if others:
+            print(f"\nthe other {len(others)} failure{'s' if len(others) > 1 else ''}:")
+            for line in other_lines(others, nodeids):
+                print(line if len(line) <= 150 else line[:147] + "...")
 
     ran_any = bool(collector.tests)
-    ok = status == pytest.ExitCode.OK and not failing and ran_any and not collector.collect_errors
-    if failing:
+    ok = (status == pytest.ExitCode.OK and not failures and ran_any
+          and not collector.collect_errors)
+    if failures:
         cmd = [sys.executable, "-m", "pytest", os.path.relpath(CONFORMANCE), f"--steps={args.step}"]
+        if args.part is not None:
+            cmd.append(f"--part={args.part}")
         if args.server_cmd is not None:
             cmd.append(f"--server-cmd={args.server_cmd}")
         elif args.build_dir:
             cmd.append(f"--build-dir={os.path.relpath(build_dir)}")
+        if args.keyword:
+            cmd += ["-k", args.keyword]
         print(f"\nevery failure in full: {shlex.join(cmd)}")
     if not ran_any:
         print("\nno test ran")
     if ok:
-        print(f"\nResult: PASS (stage {args.step})")
+        print(f"\nResult: PASS (stage {args.step}{upto})")
     elif failing:
-        stages = ", ".join(str(s) for s in failing)
-        print(f"\nResult: FAIL (stage{'s' if len(failing) > 1 else ''} {stages})")
+        stages = [s for s in failing if "." not in s]
+        parts = [s for s in failing if "." in s]
+        text = []
+        if stages:
+            text.append(f"stage{'s' if len(stages) > 1 else ''} {', '.join(stages)}")
+        if parts:
+            text.append(f"part{'s' if len(parts) > 1 else ''} {', '.join(parts)}")
+        print(f"\nResult: FAIL ({'; '.join(text)})")
     else:
         print(f"\nResult: FAIL (pytest exit status {int(status)})")
     print(f"pytest: {collector.summary_line(deselected.count)}")
@@ -207,4 +367,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `grade.py | head` ends quietly
     sys.exit(main())

@@ -1,34 +1,45 @@
-"""conftest: options (--steps, --build-dir, --server-cmd, --run-slow), the stage and slow markers,
-and the pool of servers under test.
+"""conftest: options (--steps, --build-dir, --server-cmd, --part, --run-slow), the stage, part and
+slow markers, and the pool of servers under test.
 
 A test says which stages it applies to with @pytest.mark.stage(introduced, until=None) and asks for
 the `step` it runs against through the `server` or `client` fixtures; it is then run once per listed
 step in its range, with ids like test_id_copied[step-2]. Tests whose range contains none of the
-listed steps are deselected.
+listed steps are deselected. A test of a stage graded in parts (stage 4, dnsgrader.PARTS) also
+carries @pytest.mark.part(4, k); --part K deselects the tests of that stage's later parts.
+
+Every server is started with what its stage needs: `server` with the step's defaults (from stage 4
+on the simple test zones of zonedata.py), `server_with(zone=[...])` with other values. The values
+become the build's options (--zone FILE) or fill the placeholders of --server-cmd
+(dnsgrader.expand_command: {port}, {zone}, {zones}, ...).
 
 Tests marked @pytest.mark.slow (the grader's slowest selftests) are deselected too unless
 --run-slow is given or DNS_TEST_SLOW=1 is set; CI runs them (.ci/run).
+
+Each test's report carries, in its user_properties, its stage (and part), and what grade.py ranks
+and notes by: the cause of its failure (dnsgrader.GraderFailure), an exception that is no check's
+("crash": one line), and the behaviours it saw where more than one is allowed (dnsgrader.note).
 """
 
 import hashlib
 import os
 import re
-import shlex
 from pathlib import Path
 
 import pytest
 
 import dnsgrader as g
+import zonedata
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 class Settings:
-    def __init__(self, steps, build_dir, server_cmd, run_slow):
+    def __init__(self, steps, build_dir, server_cmd, run_slow, part):
         self.steps = steps  # sorted list of ints
         self.build_dir = build_dir  # absolute Path
-        self.server_cmd = server_cmd  # str with {port}, or None
+        self.server_cmd = server_cmd  # str with {port} (and other placeholders), or None
         self.run_slow = run_slow  # run the tests marked slow
+        self.part = part  # the last part of a stage graded in parts to run, or None: all
 
 
 def pytest_addoption(parser):
@@ -39,7 +50,10 @@ def pytest_addoption(parser):
                     help="where the step-N binaries are (default: build/ at the top of the checkout)")
     group.addoption("--server-cmd", metavar="CMD",
                     help="test this command instead of build-dir/step-N (one step only); {port} in it "
-                         "is replaced by the port to listen on, e.g. 'python3 my.py --port {port}'")
+                         "is replaced by the port to listen on, e.g. 'python3 my.py --port {port}', "
+                         "and {zone}/{zones} by the zone files (see dnsgrader.PLACEHOLDERS)")
+    group.addoption("--part", metavar="K", type=int,
+                    help="of a stage graded in parts (4), run parts 1 to K only")
     group.addoption("--run-slow", action="store_true",
                     help="also run the tests marked slow (the grader's slowest selftests); "
                          "DNS_TEST_SLOW=1 does the same. `-m slow --run-slow` runs only those")
@@ -65,18 +79,26 @@ def _settings(config):
         if len(steps) != 1:
             raise pytest.UsageError("--server-cmd tests one server: give exactly one step, "
                                     "e.g. --steps 3")
-        if "{port}" not in cmd:
-            raise pytest.UsageError("--server-cmd must contain {port}, "
-                                    "e.g. 'python3 my.py --port {port}'")
+        problem = g.check_command(cmd, steps[0])
+        if problem:
+            raise pytest.UsageError(f"--server-cmd: {problem}")
+    part = config.getoption("--part")
+    if part is not None:
+        parted = [s for s in g.PARTS if s in steps]
+        if not parted or not 1 <= part <= max(g.PARTS[parted[0]]):
+            raise pytest.UsageError(f"--part {part}: parts are for stage "
+                                    + ", ".join(f"{s} (1 to {max(p)})" for s, p in g.PARTS.items()))
     slow_env = os.environ.get("DNS_TEST_SLOW", "").strip()
     if slow_env not in ("", "0", "1"):
         raise pytest.UsageError(f"DNS_TEST_SLOW={slow_env!r}: expected 1 (run the slow tests) or 0")
-    return Settings(steps, build_dir, cmd, config.getoption("--run-slow") or slow_env == "1")
+    return Settings(steps, build_dir, cmd, config.getoption("--run-slow") or slow_env == "1", part)
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "stage(introduced, until=None): the stages a test applies to "
                                        f"(until None = every later stage, up to {g.LAST_STAGE})")
+    config.addinivalue_line("markers", "part(stage, k): the part of its stage a test belongs to "
+                                       "(stages graded in parts: dnsgrader.PARTS)")
     config.addinivalue_line("markers", "build_only: tests the build's command line; not run with "
                                        "--server-cmd")
     config.addinivalue_line("markers", "selftest: tests the grader itself; not run with --server-cmd")
@@ -84,6 +106,7 @@ def pytest_configure(config):
                                        "DNS_TEST_SLOW=1")
     config.addinivalue_line("markers", "dns_not_applicable: (internal) no listed step is in the "
                                        "test's stage range")
+    config.addinivalue_line("markers", "dns_later_part: (internal) of a part after --part")
     config.dns_settings = _settings(config)
     config.dns_exits = []  # servers that did not exit with 0 on SIGTERM at the end
 
@@ -119,6 +142,16 @@ def pytest_collection_modifyitems(config, items):
                 or (graded_cmd and item.get_closest_marker("selftest"))):
             drop.append(item)
             continue
+        part = g.part_of(item)
+        part_marker = item.get_closest_marker("part")
+        if part_marker is not None and (part is None or part_marker.args[0] != part[0]
+                                        or part_marker.args[1] not in g.PARTS[part[0]]):
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.part{part_marker.args} does "
+                                    "not name a part of the stage that introduced the test")
+        if part is not None and settings.part is not None and part[1] > settings.part:
+            item.add_marker(pytest.mark.dns_later_part)
+            drop.append(item)
+            continue
         if item.get_closest_marker("slow") and not settings.run_slow:
             config.dns_slow_left_out += 1
             drop.append(item)
@@ -127,6 +160,8 @@ def pytest_collection_modifyitems(config, items):
         if marker is not None:
             first, last = g.stage_range(marker)
             item.user_properties += [("stage", first), ("until", last)]
+            if part is not None:
+                item.user_properties.append(("part", part[1]))
             if hasattr(item, "callspec") and "step" in item.callspec.params:
                 item.user_properties.append(("step", item.callspec.params["step"]))
         keep.append(item)
@@ -139,18 +174,20 @@ def pytest_collection_modifyitems(config, items):
 # Servers
 
 
-def log_name(step, extra):
-    """A file name for the log of step-N started with `extra`: readable, one per set of arguments,
-    and without the slashes of any path among them ("step-4-zone-zone4.test.zone-1a2b3c.log")."""
-    if not extra:
+def log_name(step, values):
+    """A file name for the log of step-N started with `values`: readable, one per set of values, and
+    without the slashes of any path among them ("step-4-zone4.test.zone-child...-1a2b3c.log")."""
+    if not values:
         return f"step-{step}.log"
-    words = [re.sub(r"[^A-Za-z0-9._]+", "-", a.rsplit("/", 1)[-1]).strip("-") for a in extra]
-    digest = hashlib.sha1("\0".join(extra).encode()).hexdigest()[:6]
+    flat = [str(x) for _, v in values for x in v]
+    words = [re.sub(r"[^A-Za-z0-9._]+", "-", a.rsplit("/", 1)[-1]).strip("-") for a in flat]
+    digest = hashlib.sha1("\0".join(flat).encode()).hexdigest()[:6]
     return "-".join(["step", str(step), *filter(None, words)])[:100] + f"-{digest}.log"
 
 
-# What a step needs on its command line to start at all, given when a test passes nothing of its
-# own: the authoritative stages serve the workbook's example zones (as `make step-4` does).
+# What `spawn` (the build's command-line tests) gives a step that needs arguments to start at all,
+# when the test passes nothing of its own: the authoritative stages serve the workbook's example
+# zones (as `make step-4` does). Pooled servers get the test zones instead (step_values()).
 ZONES = Path(__file__).resolve().parents[2] / "zones"
 STEP_DEFAULT_ARGS = {
     4: ["--zone", str(ZONES / "example.com.zone"), "--zone", str(ZONES / "2.0.192.in-addr.arpa.zone")],
@@ -159,14 +196,23 @@ STEP_DEFAULT_ARGS = {
 
 
 def default_args(step, extra):
-    """`extra`, or the step's defaults when `extra` says nothing about zones."""
+    """`extra`, or the step's defaults when `extra` says nothing about zones (for `spawn`)."""
     if "--zone" in extra or any(a.startswith("--zone=") for a in extra):
         return list(extra)
     return [*STEP_DEFAULT_ARGS.get(step, []), *extra]
 
 
+def step_values(step, zones):
+    """What the pooled `server` of `step` is started with: the values its stage's tests need (the
+    keys of dnsgrader.PLACEHOLDERS). Stages 4 and 5 serve the simple test zones; a later stage adds
+    its line here (e.g. {"resolver": ...} from stage 6 on)."""
+    if 4 <= step <= 5:
+        return {"zone": [str(p) for p in zones.simple]}
+    return {}
+
+
 class Pool:
-    """One server process per (step, extra arguments), started on first use, kept for the session."""
+    """One server process per (step, values), started on first use, kept for the session."""
 
     def __init__(self, settings, log_dir):
         self.settings = settings
@@ -174,40 +220,57 @@ class Pool:
         self.servers = {}
         self.failed_start = {}  # key -> message of the first failed start (later tests fail fast)
 
-    def command(self, step, port, extra):
+    @staticmethod
+    def key(step, values):
+        return step, tuple((k, tuple(v) if isinstance(v, (list, tuple)) else (v,))
+                           for k, v in sorted(values.items()))
+
+    def command(self, step, port, values):
+        """The build's argv, or the shell command of --server-cmd. The value "args" (the build's
+        command-line tests: server_with_args) is appended as it is."""
+        full = {"port": port, **values}
+        extra = list(full.pop("args", []))
         if self.settings.server_cmd is not None:
-            cmd = self.settings.server_cmd.replace("{port}", str(port))
-            return dict(shell_cmd=" ".join([cmd] + [shlex.quote(a) for a in extra]))
-        return dict(argv=[str(self.settings.build_dir / f"step-{step}"), "--port", str(port),
-                          *default_args(step, extra)])
+            cmd = g.expand_command(self.settings.server_cmd, full)
+            return dict(shell_cmd=" ".join([cmd, *map(g.shlex.quote, extra)]))
+        return dict(argv=g.build_argv(self.settings.build_dir / f"step-{step}", full) + extra)
 
-    def label(self, step, extra):
-        return " ".join([f"step-{step}", *extra])
+    def label(self, step, values):
+        """"step-4" or "step-4 (zone: zone4.test.zone, ...)", for messages."""
+        shown = [f"{k}: " + ", ".join(Path(str(x)).name for x in v) for k, v in values]
+        return f"step-{step}" + (f" ({'; '.join(shown)})" if shown else "")
 
-    def start(self, step, extra):
-        key = (step, tuple(extra))
+    def start(self, step, values):
+        key = self.key(step, values)
         if self.settings.server_cmd is None:
             binary = self.settings.build_dir / f"step-{step}"
             if not binary.exists():
                 raise g.ServerStartError(g.missing_binary(binary))
-        port = g.free_udp_port()
-        srv = g.ServerProcess(self.label(step, extra), port=port,
-                              log_path=self.log_dir / log_name(step, extra),
-                              **self.command(step, port, extra))
-        srv.start()
-        try:
-            srv.wait_ready()
-        except g.ServerStartError:
-            srv.stop()
-            raise
+        for attempt in range(3):  # bounded: another port only when this one was taken meanwhile
+            port = g.free_udp_port()
+            srv = g.ServerProcess(self.label(step, key[1]), port=port,
+                                  log_path=self.log_dir / log_name(step, key[1]),
+                                  **self.command(step, port, values))
+            srv.start()
+            try:
+                srv.wait_ready()
+                break
+            except g.ServerStartError as e:
+                exited = not srv.alive()
+                srv.stop()
+                # The port was free when chosen, but another process (a test running beside this
+                # one) may bind it before the server does: then try another, twice at most.
+                taken = exited and re.search(r"address already in use", srv.log_tail(5), re.I)
+                if not taken or attempt == 2:
+                    raise e
         self.servers[key] = srv
         return srv
 
-    def get(self, step, extra, nodeid):
-        key = (step, tuple(extra))
+    def get(self, step, values, nodeid):
+        key = self.key(step, values)
         if key in self.failed_start:
-            pytest.fail(f"the server could not be started (see the first failing test for its log): "
-                        f"{self.failed_start[key]}", pytrace=False)
+            raise g.GraderFailure(f"the server could not be started (see the first failing test "
+                                  f"for its log): {self.failed_start[key]}", "the server does not start")
         srv = self.servers.get(key)
         died = None
         if srv is not None and not srv.alive():
@@ -218,15 +281,16 @@ class Pool:
         if srv is None:
             error = None
             try:
-                srv = self.start(step, extra)
+                srv = self.start(step, values)
             except g.ServerStartError as e:
                 error = str(e)
             if error is not None:  # failed outside the except block: no "During handling..." noise
                 self.failed_start[key] = error.split("\n", 1)[0]
-                pytest.fail((died + "\n" if died else "") + error, pytrace=False)
+                raise g.GraderFailure((died + "\n" if died else "") + error,
+                                      g.CAUSE_DIED if died else "the server does not start")
         srv.last_test = nodeid
         if died:
-            pytest.fail(died, pytrace=False)
+            raise g.GraderFailure(died, g.CAUSE_DIED)
         return srv
 
     def stop_all(self):
@@ -249,6 +313,12 @@ def dns_settings(pytestconfig):
 
 
 @pytest.fixture(scope="session")
+def test_zones(tmp_path_factory):
+    """The zone files of zonedata.py (.simple, .full: lists of paths), written once per session."""
+    return zonedata.ZoneFiles(tmp_path_factory.getbasetemp() / "test-zones")
+
+
+@pytest.fixture(scope="session")
 def server_pool(pytestconfig, tmp_path_factory):
     pool = Pool(pytestconfig.dns_settings, tmp_path_factory.mktemp("server-logs"))
     yield pool
@@ -263,18 +333,32 @@ def _watch(request, srv):
 
 
 @pytest.fixture
-def server(step, server_pool, request):
-    """The pooled server for `step`, with default options."""
-    srv = server_pool.get(step, (), request.node.nodeid)
+def server(step, server_pool, request, test_zones):
+    """The pooled server for `step`, started with what the step needs (step_values())."""
+    srv = server_pool.get(step, step_values(step, test_zones), request.node.nodeid)
     _watch(request, srv)
     return srv
 
 
 @pytest.fixture
-def server_with_args(step, server_pool, request):
-    """server_with_args(*extra): the pooled server for `step` started with extra options."""
+def server_with(step, server_pool, request):
+    """server_with(**values): the pooled server for `step` started with these values instead of the
+    step's, e.g. server_with(zone=[path, ...]) (keys: those of dnsgrader.PLACEHOLDERS)."""
+    def get(**values):
+        srv = server_pool.get(step, {k: [str(x) for x in v] if isinstance(v, (list, tuple))
+                                     else str(v) for k, v in values.items()}, request.node.nodeid)
+        _watch(request, srv)
+        return srv
+    return get
+
+
+@pytest.fixture
+def server_with_args(step, server_pool, request, test_zones):
+    """server_with_args(*extra): the pooled server for `step`, started with what the step needs and
+    these options after them (the build's command-line tests, e.g. "--trace")."""
     def get(*extra):
-        srv = server_pool.get(step, extra, request.node.nodeid)
+        values = {**step_values(step, test_zones), "args": [str(a) for a in extra]}
+        srv = server_pool.get(step, values, request.node.nodeid)
         _watch(request, srv)
         return srv
     return get
@@ -333,10 +417,39 @@ def spawn(step, dns_settings, tmp_path):
 # Reporting
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    g.NOTES.clear()
+
+
+def _crash_text(excinfo):
+    """One line for an exception no check raised (a reply the grader could not read, or a bug of
+    the grader): what, and where in the tests."""
+    where = ""
+    for entry in reversed(excinfo.traceback):
+        path = Path(str(entry.path))
+        if path.parent == Path(__file__).parent:
+            where = f" ({path.name}:{entry.lineno + 1})"
+            break
+    text = str(excinfo.value).strip().split("\n", 1)[0]
+    return f"{excinfo.type.__name__}{': ' + text if text else ''}{where}"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    # A list of this report's own: pytest hands every report the item's list itself.
+    report.user_properties = list(report.user_properties)
+    if report.when == "call":
+        report.user_properties += [("note", n) for n in g.NOTES]
+    if call.excinfo is not None and report.failed:
+        value = call.excinfo.value
+        if isinstance(value, g.GraderFailure):
+            if value.cause:
+                report.user_properties.append(("cause", value.cause))
+        elif not isinstance(value, (pytest.fail.Exception, pytest.skip.Exception)):
+            report.user_properties.append(("crash", _crash_text(call.excinfo)))
     if report.when != "call" or not report.failed:
         return
     for srv, offset in getattr(item, "dns_servers", []):

@@ -2,19 +2,29 @@
 conformance tests.
 
 Everything here works on bytes, so a test says exactly what goes on the wire. The checks end a test
-with pytest.fail(pytrace=False): a learner reads what was expected, what came back (in hex where that
-helps) and a "hint:" line naming the likely mistake, never a Python traceback.
+with fail(), a pytest failure without a traceback: a learner reads what was expected, what came back
+(in hex where that helps) and a "hint:" line naming the likely mistake; when the check can tell the
+mistake itself ("QR is not set in replies"), the failure carries it as its cause, and grade.py shows
+failures with a cause first.
+
+Also here: the stages and the parts of stage 4 (PARTS), and the placeholders of --server-cmd
+(PLACEHOLDERS, expand_command()).
 """
 
 import os
 import random
+import re
+import shlex
 import signal
 import socket
 import struct
 import subprocess
+import textwrap
 import time
 
 import pytest
+
+import dnswire
 
 # --------------------------------------------------------------------------------------------------
 # Stages
@@ -30,6 +40,28 @@ STAGE_NAMES = {
     7: "recursion",
     8: "cache",
 }
+
+
+# Stages graded in parts (make grade STEP=4 PART=k): a learner passes them one at a time. Each test
+# of such a stage carries @pytest.mark.part(stage, k); one without counts in the last part.
+PARTS = {
+    4: {
+        1: "fixed answers",  # exact matches from a simple zone file; REFUSED; ANY, AXFR
+        2: "negative answers",  # NXDOMAIN and NODATA with the SOA; AA; the longest apex
+        3: "referrals, CNAME, wildcards",  # and the addresses in the additional section
+        4: "master files, 512 bytes",  # $ORIGIN, $TTL, (...), blank owners; TC; every reply
+    },
+}
+
+
+def part_of(item):
+    """(stage, k) of a test of a stage with parts, else None."""
+    marker = item.get_closest_marker("stage")
+    if marker is None or marker.args[0] not in PARTS:
+        return None
+    stage = marker.args[0]
+    part = item.get_closest_marker("part")
+    return stage, (part.args[1] if part is not None else max(PARTS[stage]))
 
 
 def stage_range(marker):
@@ -141,11 +173,21 @@ class Header:
     def wire(self):
         return header(self.id, self.flags, self.qdcount, self.ancount, self.nscount, self.arcount)
 
-    def describe(self):
-        return (f"ID=0x{self.id:04X} QR={self.qr} OPCODE={self.opcode} AA={self.aa} TC={self.tc} "
-                f"RD={self.rd} RA={self.ra} Z={self.z} AD={self.ad} CD={self.cd} "
-                f"RCODE={self.rcode} {RCODE_NAMES.get(self.rcode, '')} QD={self.qdcount} "
-                f"AN={self.ancount} NS={self.nscount} AR={self.arcount}").replace("  ", " ")
+    def describe(self, only=FIELDS):
+        """"ID=0x1234 QR=1 OPCODE=0 ... AR=0": every field, or those of `only`."""
+        names = {"qdcount": "QD", "ancount": "AN", "nscount": "NS", "arcount": "AR"}
+        parts = []
+        for f in self.FIELDS:
+            if f not in only:
+                continue
+            value = getattr(self, f)
+            if f == "id":
+                parts.append(f"ID=0x{value:04X}")
+            elif f == "rcode":
+                parts.append(f"RCODE={value} {RCODE_NAMES.get(value, '')}".rstrip())
+            else:
+                parts.append(f"{names.get(f, f.upper())}={value}")
+        return " ".join(parts)
 
 
 def name_end(data, off):
@@ -211,10 +253,20 @@ def swap16(v):
 
 
 # --------------------------------------------------------------------------------------------------
-# Failing with a readable message
+# Failing with a readable message, and the cause behind it
 
 
-def fail(summary, expected=None, got=None, sent=None, details=(), hints=()):
+class GraderFailure(pytest.fail.Exception):
+    """A failed check: its message (shown without a traceback) and, when the check could tell, its
+    cause: the mistake it diagnosed ("QR is not set in replies"), not just the symptom. grade.py
+    shows failures with a cause first (conftest.py puts the cause in the test's report)."""
+
+    def __init__(self, msg, cause=None):
+        super().__init__(msg, pytrace=False)
+        self.cause = cause
+
+
+def fail(summary, expected=None, got=None, sent=None, details=(), hints=(), cause=None):
     """Ends the test with:
         <summary>
           <details...>
@@ -222,7 +274,7 @@ def fail(summary, expected=None, got=None, sent=None, details=(), hints=()):
           got:      <got>
           sent:     <sent>
           hint: <hint>   (one line per hint)
-    """
+    `cause` names the mistake behind the failure when the check diagnosed it."""
     lines = [summary]
     lines += [f"  {d}" for d in details if d]
     if expected is not None:
@@ -232,7 +284,34 @@ def fail(summary, expected=None, got=None, sent=None, details=(), hints=()):
     if sent is not None:
         lines.append(f"  sent:     {hexs(sent)}  ({len(sent)} byte{'' if len(sent) == 1 else 's'})")
     lines += [f"  hint: {h}" for h in hints if h]
-    pytest.fail("\n".join(lines), pytrace=False)
+    raise GraderFailure("\n".join(lines), cause)
+
+
+# What a test saw where the contract allows more than one behaviour (e.g. CD copied or not): kept
+# per test in NOTES, which conftest.py empties before each test and adds to its report; grade.py
+# prints one line per key under the stage (NOTE_TEXTS says what each value means; None: no line).
+NOTES = []
+NOTE_TEXTS = {
+    "cd": {"copied": "CD is copied from the query (RFC 4035 3.2.2 asks this of security-aware "
+                     "servers)",
+           "cleared": None},  # the usual: not worth a line
+    "multi_question": {"formerr": "queries of several questions get FORMERR, as RFC 9619 says",
+                       "answered": "queries of several questions get every question answered, "
+                                   "as the workbook's step 5 does"},
+}
+
+
+def note(key, value):
+    """Records that the server chose `value` for the behaviour `key` (a key of NOTE_TEXTS)."""
+    NOTES.append((key, value))
+
+
+# Causes several checks diagnose, worded once.
+CAUSE_REJECTED = "a well-formed query was rejected with FORMERR"
+CAUSE_OPT_ECHOED = "the query's additional section (e.g. dig's OPT record) is echoed"
+CAUSE_LABEL_TYPE = "a length byte of 0x40-0xBF is taken as a label length (its top two bits " \
+                   "are a label type)"
+CAUSE_DIED = "the server died"
 
 
 def _show(field, value):
@@ -247,102 +326,243 @@ def _show(field, value):
     return str(value)
 
 
-def _field_hint(field, expected, got, sent_hdr, step):
-    """The likely mistake behind one wrong header field."""
-    sent = sent_hdr and getattr(sent_hdr, field)
+def _show_allowed(field, values):
+    return " or ".join(_show(field, v) for v in values)
+
+
+def _field_finding(field, allowed, got, sent_hdr, step, reply, sent):
+    """(hint, cause) for one wrong header field: the likely mistake, and the mistake itself when the
+    reply shows it beyond doubt (else cause is None)."""
+    expected = allowed[0]
+    sent_value = sent_hdr and getattr(sent_hdr, field)
     if field == "id":
         if got == swap16(expected):
-            return "the ID's two bytes are swapped: keep network byte order (big-endian, ntohs/htons)"
-        return "is the ID copied from the query (bytes 0-1)?"
+            return ("the ID's two bytes are swapped: keep network byte order (big-endian, "
+                    "ntohs/htons)", "the ID's bytes are swapped (byte order)")
+        return "is the ID copied from the query (bytes 0-1)?", None
     if field == "qr":
         if expected == 1:
             return ("set QR, the top bit of byte 2 (flags | 0x8000): a reply with QR=0 looks like a "
-                    "query and clients ignore it")
-        return "QR must be 0 here"
+                    "query and clients ignore it", "QR is not set in replies")
+        return "QR must be 0 here", None
     if field == "opcode":
-        return ("copy OPCODE from the query: bits 11-14 of the flags word, (flags >> 11) & 0xF "
+        hint = ("copy OPCODE from the query: bits 11-14 of the flags word, (flags >> 11) & 0xF "
                 "(mask 0x7800)")
+        return hint, ("OPCODE is not copied from the query" if got == 0 and expected != 0 else None)
     if field == "rd":
         if expected == 1:
-            return "copy RD (0x0100, the low bit of byte 2) from the query"
-        return "RD must be copied from the query, not always set"
+            return ("copy RD (0x0100, the low bit of byte 2) from the query",
+                    "RD is not copied from the query")
+        return "RD must be copied from the query, not always set", "RD is always set, not copied"
     if field in ("aa", "tc", "ra", "z", "ad", "cd"):
         what = {"aa": "AA (authoritative answer, 0x0400)", "tc": "TC (truncated, 0x0200)",
                 "ra": "RA (recursion available, 0x0080: set from stage 6 on)",
                 "z": "Z (reserved, 0x0040)", "ad": "AD (0x0020)", "cd": "CD (0x0010)"}[field]
-        copied = " — did you copy the whole flags word from the query? copy only OPCODE and RD" \
-            if sent_hdr is not None and sent == got else ""
-        return f"{what} must be {expected} in this reply{copied}"
+        if sent_hdr is not None and sent_value == got == 1 and 0 in allowed:
+            # One hint for every flag copied (the details name them): the same text, kept once.
+            return ("the flags set in the query came back: did you copy the whole flags word from "
+                    "the query? copy only OPCODE and RD (CD may be copied too)",
+                    "the query's flags word is copied into the reply")
+        return f"{what} must be {_show_allowed(field, allowed)} in this reply", None
     if field == "rcode":
-        if sent_hdr is not None and got == sent and got != NOERROR:
+        if sent_hdr is not None and got == sent_value and got != NOERROR:
             return (f"RCODE {got} was copied from the query; a reply sets its own RCODE "
-                    f"({RCODE_NAMES.get(expected)} here)")
+                    f"({RCODE_NAMES.get(expected)} here)", "the query's RCODE is copied")
         if expected == NOTIMP:
             return ("OPCODE is not 0 (not a standard QUERY): the reply must carry RCODE 4 NOTIMP, "
-                    "without looking at the rest of the message")
+                    "without looking at the rest of the message",
+                    "a query with OPCODE != 0 does not get NOTIMP" if got == NOERROR else None)
         if expected == FORMERR:
             return ("this query is malformed: reply with RCODE 1 FORMERR and the header only "
-                    "(every count 0)")
+                    "(every count 0)", None)
         if expected == NOERROR and got == NOTIMP:
-            return "NOTIMP is only for OPCODE != 0: is OPCODE read as (flags >> 11) & 0xF?"
-        if expected == NOERROR and got == FORMERR:
-            return "this query is well formed: why was it rejected? (the server's log may say)"
-        return f"RCODE lives in the low 4 bits of byte 3; expected {RCODE_NAMES.get(expected)}"
+            return "NOTIMP is only for OPCODE != 0: is OPCODE read as (flags >> 11) & 0xF?", None
+        return f"RCODE lives in the low 4 bits of byte 3; expected {RCODE_NAMES.get(expected)}", None
     if field.endswith("count"):
         section = {"qdcount": "question", "ancount": "answer", "nscount": "authority",
                    "arcount": "additional"}[field]
         if got == swap16(expected):
-            return f"{field.upper()} has its bytes swapped: counts are big-endian 16-bit fields"
-        if sent_hdr is not None and got == sent and got != expected:
+            return (f"{field.upper()} has its bytes swapped: counts are big-endian 16-bit fields",
+                    "counts are written with their bytes swapped")
+        if sent_hdr is not None and got == sent_value and got != expected:
+            echoed = (sent is not None and len(reply) > HEADER_SIZE
+                      and reply[HEADER_SIZE:] == sent[HEADER_SIZE:])
+            if field == "arcount" and echoed:
+                extra = len(sent) - HEADER_SIZE - _question_length(sent)
+                return (f"ARCOUNT {got} was copied from the query and the {extra} bytes of its "
+                        "additional section follow the question: the reply holds the header and "
+                        "the question only (dig's OPT record is read, not echoed)", CAUSE_OPT_ECHOED)
             return (f"{field.upper()} was copied from the query: it must count the {section} "
-                    f"records of the reply ({expected})")
+                    f"records of the reply ({expected})", f"{field.upper()} is copied from the query")
         if field == "qdcount" and expected == 1:
-            return "the reply carries the question, so QDCOUNT is 1"
+            return "the reply carries the question, so QDCOUNT is 1", None
         if expected == 0 and step == 2:
-            return "a stage-2 reply is the header alone: all four counts are 0"
+            return "a stage-2 reply is the header alone: all four counts are 0", None
         if expected == 0:
-            return f"the reply has no {section} section records here: {field.upper()} must be 0"
-    return None
+            return f"the reply has no {section} section records here: {field.upper()} must be 0", None
+    return None, None
 
 
-def expect_header(reply, sent, what="the reply header", step=None, extra_hints=(), **expected):
-    """Checks the given header fields of `reply` (keys: Header.FIELDS); reports every wrong field at
-    once, with the expected and received headers side by side."""
+def _question_length(sent):
+    """How many bytes the question section of `sent` takes (0 if it cannot be read)."""
+    try:
+        q = dnswire.Query(sent, max_questions=dnswire.QUESTIONS_MAX)
+    except dnswire.Malformed:
+        return 0
+    return q.question_end - HEADER_SIZE
+
+
+def _expected_header(sent_hdr, allowed, got):
+    """The header a correct reply would have, built from the query: ID, OPCODE and RD copied, QR=1,
+    every other bit 0, then the checked fields (where several values are allowed, the one the reply
+    has if it is one of them). Returns it with the set of fields the check leaves free."""
+    values = dict(id=0, qr=1, opcode=0, aa=0, tc=0, rd=0, ra=0, z=0, ad=0, cd=0, rcode=NOERROR,
+                  qdcount=0, ancount=0, nscount=0, arcount=0)
+    if sent_hdr is not None:
+        values.update(id=sent_hdr.id, opcode=sent_hdr.opcode, rd=sent_hdr.rd)
+    for f, vals in allowed.items():
+        values[f] = getattr(got, f) if getattr(got, f) in vals else vals[0]
+    flags = make_flags(**{f: values[f] for f in ("qr", "opcode", "aa", "tc", "rd", "ra", "z", "ad",
+                                                 "cd", "rcode")})
+    want = Header(values["id"], flags, values["qdcount"], values["ancount"], values["nscount"],
+                  values["arcount"])
+    return want, {f for f in Header.FIELDS if f not in allowed}
+
+
+def _expected_text(want, free):
+    """"1234 8100 0001 .... .... ....   ID=0x1234 QR=1 ... (other fields: any)": counts the check
+    leaves free are dots, and only the checked fields are named."""
+    groups = hexs(want.wire()).split()
+    for i, f in enumerate(("qdcount", "ancount", "nscount", "arcount")):
+        if f in free:
+            groups[2 + i] = "...."
+    text = want.describe(only=[f for f in Header.FIELDS if f not in free])
+    return " ".join(groups) + "   " + text + ("   (the rest: any)" if free else "")
+
+
+def expect_header(reply, sent, what="the reply header", step=None, extra_hints=(), cause=None,
+                  **expected):
+    """Checks the given header fields of `reply` (keys: Header.FIELDS; each a value, or a tuple of
+    the values allowed). First the RCODE: a FORMERR to a well-formed query (dnswire.problem()) is
+    reported as such, whatever else was asked. Then every wrong field at once, beside the header a
+    correct reply would have, built from the query. `cause` names the mistake a wrong RCODE or
+    count shows for this query (e.g. a malformed query answered)."""
     if len(reply) < HEADER_SIZE:
         fail(f"{what}: the reply is shorter than a DNS header",
              expected=f"at least {HEADER_SIZE} bytes", got=f"{len(reply)} bytes: {hexs(reply)}",
-             sent=sent, hints=["every DNS message starts with the 12-byte header"])
+             sent=sent, hints=["every DNS message starts with the 12-byte header"],
+             cause="replies shorter than a header are sent")
     got = Header.parse(reply)
     sent_hdr = Header.parse(sent) if sent is not None and len(sent) >= HEADER_SIZE else None
-    wrong = [f for f in Header.FIELDS if f in expected and getattr(got, f) != expected[f]]
+    allowed = {f: (v if isinstance(v, tuple) else (v,)) for f, v in expected.items()}
+    if (got.rcode == FORMERR and FORMERR not in allowed.get("rcode", ()) and sent is not None
+            and dnswire.problem(sent) is None):
+        fail_rejected(reply, sent, what)
+    if "cd" in allowed and len(allowed["cd"]) > 1 and sent_hdr is not None and sent_hdr.cd:
+        note("cd", "copied" if got.cd else "cleared")
+    wrong = [f for f in Header.FIELDS if f in allowed and getattr(got, f) not in allowed[f]]
     if not wrong:
         return got
-    want = got.replace(**{f: expected[f] for f in wrong})
+    want, free = _expected_header(sent_hdr, allowed, got)
+    findings = {f: _field_finding(f, allowed[f], getattr(got, f), sent_hdr, step, reply, sent)
+                for f in wrong}
+    # The cause: the first field that shows one, the test's own before the counts (a count is wrong
+    # as a consequence when the RCODE is: a malformed query answered carries its question).
+    # Their hints too: the RCODE's says what the counts must be.
+    consequences = {f for f in wrong if f.endswith("count")} if "rcode" in wrong else set()
+    causes = [findings[f][1] for f in wrong if not f.endswith("count")] + [cause]
+    causes += [findings[f][1] for f in wrong if f.endswith("count") and f not in consequences]
     fail(f"{what}: wrong {', '.join(f.upper() for f in wrong)}",
-         details=[f"{f.upper()}: expected {_show(f, expected[f])}, got {_show(f, getattr(got, f))}"
-                  for f in wrong],
-         expected=f"{hexs(want.wire())}   {want.describe()}",
+         details=[f"{f.upper()}: expected {_show_allowed(f, allowed[f])}, got "
+                  f"{_show(f, getattr(got, f))}" for f in wrong],
+         expected=_expected_text(want, free),
          got=f"{hexs(reply[:HEADER_SIZE])}   {got.describe()}",
          sent=sent,
-         hints=[_field_hint(f, expected[f], getattr(got, f), sent_hdr, step) for f in wrong]
-         + list(extra_hints))
+         hints=list(dict.fromkeys([findings[f][0] for f in wrong if f not in consequences]
+                                  + list(extra_hints))),
+         cause=next((c for c in causes if c), None))
     return got
+
+
+def query_fields(sent):
+    """The query, one line per field ("  12  03 77 77 77  length 3, then the label "www""), for a
+    failure that must show what was sent."""
+    rows = dnswire.describe_fields(sent)
+    return [f"    {off:>4}  {shown:<27} {what}" for off, shown, what in rows]
+
+
+def formerr_diagnosis(sent):
+    """Hints for a FORMERR to the well-formed query `sent`: what is unusual about it (and still
+    legal), then what a name reader with a common mistake would trip over in this very query."""
+    hints = []
+    if len(sent) > 512:
+        cut = dnswire.problem(sent[:512])
+        hints.append(f"the query is {len(sent)} bytes: is the receive buffer 512 bytes? recvfrom() "
+                     "cuts longer datagrams silently" + (f" (cut at 512: {cut})" if cut else "")
+                     + "; use 65536")
+    hdr = Header.parse(sent)
+    if hdr.arcount:
+        hints.append(f"ARCOUNT is {hdr.arcount}: the additional section (dig's OPT record) is read "
+                     "record by record — name, TYPE, CLASS, TTL, RDLENGTH, then RDLENGTH bytes — "
+                     "and a query may carry it")
+    odd = [n for n, bit in (("AA", AA), ("TC", TC), ("RA", RA), ("Z", Z), ("AD", AD), ("CD", CD))
+           if hdr.flags & bit]
+    if odd:
+        hints.append(f"{'/'.join(odd)} set in a query do not make it malformed (dig sets AD): only "
+                     "QR, OPCODE and RCODE decide how a query is handled")
+    q = dnswire.Query(sent)
+    labels, qtype, qclass = q.questions[0][:3]
+    if qtype not in (1, 28) or qclass != 1:
+        hints.append(f"any QTYPE and QCLASS is well formed (here {qtype} "
+                     f"{dnswire.TYPE_NAMES.get(qtype, '')}, class {qclass}): they are read, not "
+                     "judged")
+    if not labels:
+        hints.append("the root name is the single zero byte 00")
+    elif max(len(l) for l in labels) == 63 or sum(len(l) + 1 for l in labels) + 1 == 255:
+        hints.append("a label may have 63 octets and a name 255 (on the wire, the root included): "
+                     "is a limit off by one?")
+    try:
+        dnswire.Query(sent, skip_len_only=True)
+    except dnswire.Malformed as e:
+        hints.append("a name reader that moves past a label by its length alone (pos += len; "
+                     f"the length byte counts too: pos += 1 + len) rejects this query: {e}")
+    return hints or ["this query is well formed: the server's log may say why it was rejected"]
+
+
+def fail_rejected(reply, sent, what=None, hints=()):
+    """A FORMERR to the well-formed query `sent`: says so, shows the query field by field, and what
+    a reader with a common mistake would trip over (after `hints`, the test's own)."""
+    fail(CAUSE_REJECTED + (f" ({what})" if what and what != "the reply header" else ""),
+         details=["the query, field by field (offset, bytes, what they are):", *query_fields(sent)],
+         expected="a reply that answers it: any RCODE but 1 (FORMERR)",
+         got=f"{hexs(reply[:HEADER_SIZE])}   {Header.parse(reply).describe()}",
+         sent=sent, hints=[*hints, *formerr_diagnosis(sent)], cause=CAUSE_REJECTED)
+
+
+def expect_answered(reply, sent):
+    """A well-formed query got something other than FORMERR (for tests that read the reply with
+    dnspython or byte by byte rather than through expect_header)."""
+    if (len(reply) >= HEADER_SIZE and Header.parse(reply).rcode == FORMERR
+            and dnswire.problem(sent) is None):
+        fail_rejected(reply, sent)
 
 
 def reply_fields(sent, step, rcode=NOERROR, qdcount=0):
     """The header fields the contract fixes for a reply to `sent` at `step`, with `qdcount` questions.
-    Stages 2 and 3 fix every bit; later stages only what they keep (ID, QR, OPCODE, RD, Z, QDCOUNT,
-    and the RCODE when it is FORMERR or NOTIMP)."""
+    Stages 2 and 3 fix every bit but CD, which may be copied (RFC 4035 3.2.2: a security-aware
+    server copies it) or 0; later stages only what they keep (ID, QR, OPCODE, RD, Z, QDCOUNT, and
+    the RCODE when it is FORMERR or NOTIMP)."""
     q = Header.parse(sent)
     fields = dict(id=q.id, qr=1, opcode=q.opcode, rd=q.rd, z=0, qdcount=qdcount)
     if step <= 3 or rcode in (FORMERR, NOTIMP):
         fields.update(rcode=rcode)
     if step <= 3:
-        fields.update(aa=0, tc=0, ra=0, ad=0, cd=0, ancount=0, nscount=0, arcount=0)
+        fields.update(aa=0, tc=0, ra=0, ad=0, cd=(0, 1) if q.cd else 0, ancount=0, nscount=0,
+                      arcount=0)
     return fields
 
 
-def expect_bytes(got, expected, what, sent=None, qlen=None, hints=(), dns=True):
+def expect_bytes(got, expected, what, sent=None, qlen=None, hints=(), dns=True, cause=None):
     """Checks that `got` is exactly `expected`; names the first differing byte and, for a DNS message
     (dns=True; laid out as header + a question of `qlen` bytes if given), which field it is in."""
     if got == expected:
@@ -358,24 +578,32 @@ def expect_bytes(got, expected, what, sent=None, qlen=None, hints=(), dns=True):
     fail(summary, details=details,
          expected=hexs(expected) if not long_ else f"{len(expected)} bytes: {hexs(expected, 32)}",
          got=hexs(got) if not long_ else f"{len(got)} bytes: {hexs(got, 32)}",
-         sent=sent if sent is not None and sent != expected else None, hints=hints)
+         sent=sent if sent is not None and sent != expected else None, hints=hints, cause=cause)
 
 
-def question_hints(got_rest, q):
-    """Likely mistakes when the bytes after the header are not the question that was sent."""
+def question_findings(got_rest, q, sent=None):
+    """(hints, cause): likely mistakes when the bytes after the header are not the question that was
+    sent (`sent`, the whole query, tells an echoed additional section)."""
     if not got_rest:
         return ["the question is missing: from stage 3 on the reply carries the question after the "
-                "header, byte for byte as sent"]
+                "header, byte for byte as sent"], None
     if got_rest.lower() == q.lower():
         return ["the question must be echoed as sent, letter case kept (ExAmPle.COM stays "
-                "ExAmPle.COM): compare names case-insensitively, but copy the original bytes"]
+                "ExAmPle.COM): compare names case-insensitively, but copy the original bytes"], \
+            "the question's letter case is changed"
     if len(got_rest) == len(q) - 1:
         return ["the question is one byte short: is the name's terminating zero byte (the root label) "
-                "missing? QTYPE then reads as 256"]
+                "missing? QTYPE then reads as 256"], \
+            "the name's terminating zero byte (the root label) is missing"
     if got_rest[:len(q)] == q and len(got_rest) > len(q):
-        return [f"{len(got_rest) - len(q)} extra bytes after the question: the reply holds the header "
-                "and the question only (the additional section, e.g. dig's OPT record, is not echoed)"]
-    return ["the question (QNAME, QTYPE, QCLASS) must be copied from the query unchanged"]
+        extra = got_rest[len(q):]
+        after = sent[HEADER_SIZE + len(q):] if sent is not None else b""
+        echoed = bool(after) and after.startswith(extra)
+        return [f"{len(extra)} extra bytes after the question"
+                + (": the query's additional section (dig's OPT record) is echoed" if echoed else "")
+                + ": the reply holds the header and the question only (the additional section, "
+                "e.g. dig's OPT record, is read, not echoed)"], (CAUSE_OPT_ECHOED if echoed else None)
+    return ["the question (QNAME, QTYPE, QCLASS) must be copied from the query unchanged"], None
 
 
 def expect_question(reply, sent, q, exact, what="the reply"):
@@ -383,9 +611,10 @@ def expect_question(reply, sent, q, exact, what="the reply"):
     rest = reply[HEADER_SIZE:]
     if (exact and rest == q) or (not exact and rest[:len(q)] == q):
         return
+    hints, cause = question_findings(rest, q, sent)
     expect_bytes(reply if exact else reply[:HEADER_SIZE + len(q)], reply[:HEADER_SIZE] + q,
                  f"{what} (header + the question as sent)", sent=sent, qlen=len(q),
-                 hints=question_hints(rest, q))
+                 hints=hints, cause=cause)
 
 
 def expect_correct_reply(step, sent, reply, q):
@@ -515,7 +744,7 @@ class Client:
             return reply
         wait = (self.timeout if timeout is None else timeout) * TIMEOUT_SCALE
         within = "" if self.server_exited() else f" within {wait:g} s"  # it stops waiting then
-        details, more_hints = [], list(hints)
+        details, more_hints, cause = [], list(hints), None
         if match_id and len(data) >= 2:
             qid = int.from_bytes(want, "big")
             summary = f"no reply with ID 0x{qid:04X}{within}"
@@ -527,17 +756,19 @@ class Client:
                 if swap16(qid) in ids:
                     more_hints.insert(0, f"0x{swap16(qid):04X} is 0x{qid:04X} with its bytes swapped: "
                                       "keep the ID in network byte order (big-endian)")
+                    cause = "the ID's bytes are swapped (byte order)"
                 else:
                     more_hints.insert(0, f"is the ID copied from the query? a client drops a reply "
                                       f"whose ID is not its query's (0x{qid:04X})")
+                    cause = "the ID is not copied from the query"
         else:
             summary = f"no reply{within}"
         if what:
             summary += f" to {what}"
-        self._explain_silence(details, more_hints)
-        fail(summary, sent=data, details=details, hints=more_hints)
+        cause = self._explain_silence(details, more_hints) or cause
+        fail(summary, sent=data, details=details, hints=more_hints, cause=cause)
 
-    def expect_no_reply(self, data, wait=0.3, what="this datagram", hints=()):
+    def expect_no_reply(self, data, wait=0.3, what="this datagram", hints=(), cause=None):
         """Sends `data` and fails if the server answers it, or dies.
 
         Rather than waiting a fixed time, it sends a barrier right after `data`: a good query
@@ -545,7 +776,8 @@ class Client:
         has finished with `data` when the barrier's reply comes, so anything that came before that
         reply answered `data`; NO_REPLY_GRACE more catches a server that answers out of order (a
         thread per datagram). Only the ID of the barrier's reply is looked at (at stage 1 the echo
-        of the barrier is its reply); expect_still_answers() checks what replies hold.
+        of the barrier is its reply); expect_still_answers() checks what replies hold. `cause` names
+        the mistake a reply shows (e.g. "responses (QR=1) are answered").
         If no datagram with the barrier's ID comes (the server died, hangs, or mangles IDs), the
         old way decides: `data` is sent again alone, and `wait` seconds must pass without a reply."""
         self.drain()
@@ -556,7 +788,7 @@ class Client:
         if reply is not None:
             if before:
                 self._fail_replied(data, before, what, hints,
-                                   "it came before the reply to a good query sent after it")
+                                   "it came before the reply to a good query sent after it", cause)
             answered = time.monotonic()
             # A copy of the barrier's reply is not a reply to `data` (a server that answers twice
             # is not what this checks).
@@ -566,14 +798,14 @@ class Client:
                 after = f"{after:.0f} ms" if after >= 1 else "less than 1 ms"
                 self._fail_replied(data, [late], what, hints,
                                    f"it came {after} after the reply to a good query sent after "
-                                   "it: are datagrams answered out of order (a thread each?)")
+                                   "it: are datagrams answered out of order (a thread each?)", cause)
         elif not self.server_exited():
             self.drain()  # what came instead of the barrier's reply: it is not known what answered what
             self.send(data)
             # A barrier's reply that comes only now (a very slow server) answers the barrier.
             reply, _ = self.receive(wait, match=lambda d: d[:2] != barrier[:2])
             if reply is not None:
-                self._fail_replied(data, [reply], what, hints)
+                self._fail_replied(data, [reply], what, hints, cause=cause)
         if self.server_exited():
             details = []
             if reply is None:  # it did not answer the barrier: which datagram was too much for it?
@@ -587,7 +819,7 @@ class Client:
                  details=details,
                  hints=["dropping a datagram means not replying to it: the server must keep running",
                         f"look in the server's log for a crash or a sanitizer report: "
-                        f"{self.server.log_path}"])
+                        f"{self.server.log_path}"], cause=CAUSE_DIED)
 
     def _barrier_for(self, data):
         """The barrier sent after `data`: alive.grader.invalid. A IN, RD=1, with the next ID of
@@ -598,7 +830,7 @@ class Client:
             if data[:2] != id_.to_bytes(2, "big"):
                 return header(id_, RD, 1) + question(ALIVE_NAME, 1, 1)
 
-    def _fail_replied(self, data, replies, what, hints, when=None):
+    def _fail_replied(self, data, replies, what, hints, when=None, cause=None):
         """Fails because `replies` (at least one) answered `data`, which must get no reply."""
         first = replies[0]
         shown = hexs(first)
@@ -608,22 +840,27 @@ class Client:
         if len(replies) > 1:
             details.append(f"and {len(replies) - 1} more datagram(s) before that reply")
         fail(f"expected no reply to {what}, got one ({len(first)} bytes)", expected="no reply",
-             got=shown, sent=data, details=details, hints=hints)
+             got=shown, sent=data, details=details, hints=hints, cause=cause)
 
     def _explain_silence(self, details, hints):
+        """Adds what explains a missing reply; returns the cause if it shows one."""
+        cause = None
         if self.strays:
             addr, d = self.strays[-1]
             details.append(f"a datagram came from {addr[0]}:{addr[1]} instead ({hexs(d, 24)})")
             hints.insert(0, f"replies must come from the address the query was sent to "
                             f"({self.address[0]}:{self.address[1]}): send them with the socket that "
                             "received the query")
+            cause = "replies come from another address or port than the one queried"
         if self.server is not None and not self.server.alive():
             details.insert(0, f"the server is not running any more: {self.server.exit_text()}")
             hints.append(f"look in the server's log for a crash or a sanitizer report: "
                          f"{self.server.log_path}")
+            cause = CAUSE_DIED
         elif not hints:
             hints.append("does the server send its reply to the address recvfrom() returned "
                          "(the client's address and port)?")
+        return cause
 
 
 def expect_still_answers(client, step, after):
@@ -635,6 +872,129 @@ def expect_still_answers(client, step, after):
     reply = client.exchange(sent, what=f"a good query sent after {after}",
                             hints=[f"the server must keep answering after {after}"])
     expect_correct_reply(step, sent, reply, q)
+
+
+# --------------------------------------------------------------------------------------------------
+# The server command (--server-cmd, make grade SERVER=...): placeholders
+#
+# The grader fills what a stage's tests need into the learner's command. A placeholder stands for a
+# value the fixtures provide (VALUE_KEY of the table: "zone" is the list of zone files a server is
+# to serve); the build gets the same values as options (OPTION). The contract:
+#
+#   {port}        the UDP port to listen on, on 127.0.0.1: every command has it.
+#   {zone}        one zone file. The word holding it, with the option word just before it if there
+#                 is one (a word starting with "-"), is repeated once per zone file:
+#                 `--zone {zone}` -> `--zone a.zone --zone b.zone`; `-z{zone}`, `--zone={zone}`
+#                 and a bare `{zone}` work the same way. No zone files: the words vanish.
+#   {zones}       every zone file, as separate words: `{zones}` -> `a.zone b.zone`.
+#   {resolver}, {root_hints}, {ns_port}: for stages 6 and 7, whose tests will provide them.
+#
+# A value the tests provide that no placeholder of the command takes is appended as the workbook's
+# own option (`--zone FILE` for each zone file), so a server that takes the workbook's options needs
+# no placeholder but {port}. Anything else in braces ({Port}, {zonefile}) is an error, and so is a
+# placeholder whose value no test of the graded stage provides ({resolver} at stage 4); only
+# `${...}`, the shell's, is left alone.
+
+
+class Placeholder:
+    def __init__(self, name, key, kind, option, stages, what):
+        self.name = name  # as written in the command, without braces
+        self.key = key  # the value it takes: a key of the values a server is started with
+        self.kind = kind  # "one": a single value; "each": repeat its word per value; "all": all
+        self.option = option  # how the build takes the value, or None (not decided yet)
+        self.stages = stages  # (first, last) stages whose tests provide it; None: none yet
+        self.what = what
+
+
+PLACEHOLDERS = {p.name: p for p in [
+    Placeholder("port", "port", "one", "--port", (1, LAST_STAGE),
+                "the UDP port to listen on (127.0.0.1)"),
+    Placeholder("zone", "zone", "each", "--zone", (4, 5),
+                "one zone file: the word holding it, and the option just before it, are repeated "
+                "for each zone file (`--zone {zone}`)"),
+    Placeholder("zones", "zone", "all", "--zone", (4, 5),
+                "every zone file, as separate words"),
+    Placeholder("resolver", "resolver", "one", None, None,
+                "the ADDRESS:PORT of the upstream resolver the tests run (stage 6, not written yet)"),
+    Placeholder("root_hints", "root_hints", "one", None, None,
+                "a root hints file naming the tests' root servers (stage 7, not written yet)"),
+    Placeholder("ns_port", "ns_port", "one", None, None,
+                "the port the tests' name servers listen on (stage 7, not written yet)"),
+]}
+PLACEHOLDER_RE = re.compile(r"(?<!\$)\{([^{}\s]*)\}")
+
+
+def placeholders_help():
+    """The table above, for grade.py --help and error messages."""
+    lines = []
+    for p in PLACEHOLDERS.values():
+        where = ("" if p.stages is None else " (every stage)" if p.stages == (1, LAST_STAGE) else
+                 f" (stages {p.stages[0]}-{p.stages[1]})")
+        lines += textwrap.wrap(p.what + where, 98, initial_indent=f"  {{{p.name}}}".ljust(15),
+                               subsequent_indent=" " * 15)
+    return "\n".join(lines)
+
+
+def check_command(cmd, step):
+    """What is wrong with the server command `cmd` for grading stage `step`, or None."""
+    names = PLACEHOLDER_RE.findall(cmd)
+    unknown = sorted({n for n in names if n not in PLACEHOLDERS})
+    if unknown:
+        return (f"unknown placeholder{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join('{' + n + '}' for n in unknown)} in the server command; the grader "
+                f"fills these:\n{placeholders_help()}")
+    if "port" not in names:
+        return "the server command must contain {port}, e.g. 'python3 my.py --port {port}'"
+    for n in names:
+        p = PLACEHOLDERS[n]
+        if p.kind == "one" and (p.stages is None or not p.stages[0] <= step <= p.stages[1]):
+            provided = ", ".join("{" + q.name + "}" for q in PLACEHOLDERS.values()
+                                 if q.stages and q.stages[0] <= step <= q.stages[1])
+            return (f"{{{n}}} is not filled at stage {step}: {p.what}; the tests of stage {step} "
+                    f"fill {provided}")
+    return None
+
+
+def _quote(value):
+    return shlex.quote(str(value))
+
+
+def expand_command(cmd, values):
+    """The shell command for `cmd` with its placeholders filled from `values` ({"port": 5353, "zone":
+    [files]}); values no placeholder takes are appended as the build's options. See above."""
+    names = set(PLACEHOLDER_RE.findall(cmd))
+    out = cmd
+    each = [p for p in PLACEHOLDERS.values() if p.kind == "each" and p.name in names]
+    for p in each:
+        vals = values.get(p.key, [])
+        token = "{" + p.name + "}"
+        # The word holding {zone}, and the option word before it ("--zone {zone}").
+        word = re.compile(r"(?:(?<=\s)|^)(-[^\s{}]*\s+)?(\S*" + re.escape(token) + r"\S*)")
+        out = word.sub(lambda m: " ".join((m[1] or "") + m[2].replace(token, _quote(v))
+                                          for v in vals), out)
+    for p in PLACEHOLDERS.values():
+        if p.name in names and p.kind != "each":
+            v = values.get(p.key, [] if p.kind == "all" else "")
+            text = " ".join(_quote(x) for x in v) if p.kind == "all" else _quote(v)
+            out = re.sub(r"(?<!\$)\{" + p.name + r"\}", lambda _m: text, out)
+    taken = {PLACEHOLDERS[n].key for n in names}
+    for key, v in values.items():
+        if key in taken or not v:
+            continue
+        option = next(p.option for p in PLACEHOLDERS.values() if p.key == key)
+        for x in (v if isinstance(v, (list, tuple)) else [v]):
+            out += f" {option} {_quote(x)}"
+    return out
+
+
+def build_argv(binary, values):
+    """The build's command line for `values`: --port P, then each value as its option."""
+    argv = [str(binary)]
+    for key, v in values.items():
+        option = next(p.option for p in PLACEHOLDERS.values() if p.key == key)
+        for x in (v if isinstance(v, (list, tuple)) else [v]):
+            argv += [option, str(x)]
+    return argv
 
 
 # --------------------------------------------------------------------------------------------------
@@ -889,7 +1249,8 @@ def burst_then_good_query(server, new_client, step, tmp_path):
              f"datagram #{died_after} ({server.exit_text()})",
              details=[f"the datagrams (hex, numbered) are in {saved}"],
              hints=["a malformed datagram must get FORMERR or be dropped, never crash the server",
-                    f"look in the server's log for a crash or a sanitizer report: {server.log_path}"])
+                    f"look in the server's log for a crash or a sanitizer report: {server.log_path}"],
+             cause=CAUSE_DIED)
     expect_still_answers(checker, step, after=f"a burst of {BURST_COUNT} junk datagrams")
 
 

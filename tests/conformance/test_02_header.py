@@ -89,7 +89,8 @@ def test_stage2_does_not_read_past_the_header(client, step):
 @pytest.mark.stage(2, until=3)
 def test_other_flags_are_not_copied(client, step):
     """A query with AA, TC, RA, Z, AD, CD (and at stage 2 an RCODE) set: the reply copies only
-    OPCODE and RD. From stage 3 on a query with an RCODE is malformed (test_03_question.py)."""
+    OPCODE and RD, and may copy CD (RFC 4035 3.2.2 asks a security-aware server to). From stage 3
+    on a query with an RCODE is malformed (test_03_question.py)."""
     q = g.question(NAME, 1, 1)
     sent = bytes([
         0x71, 0xE2,  # ID
@@ -120,7 +121,8 @@ def test_datagram_shorter_than_a_header_is_dropped(client, step, length):
     sent = good_query(0x3412)[0][:length]
     client.expect_no_reply(sent, what=f"a {length}-byte datagram",
                            hints=["a datagram shorter than the 12-byte header is not a DNS message: "
-                                  "check the length recvfrom() returned and drop it"])
+                                  "check the length recvfrom() returned and drop it"],
+                           cause="datagrams shorter than a header are answered, not dropped")
     g.expect_still_answers(client, step, after=f"a {length}-byte datagram")
 
 
@@ -156,7 +158,8 @@ RESPONSE_WITH_OPCODE = bytes([
 def test_response_is_dropped(client, step, sent):
     client.expect_no_reply(sent, what="a response (QR=1)",
                            hints=["QR=1 marks a response, not a query: drop it (two servers that "
-                                  "answer responses can bounce a message between them forever)"])
+                                  "answer responses can bounce a message between them forever)"],
+                           cause="responses (QR=1) are answered, not dropped")
     g.expect_still_answers(client, step, after="a response (QR=1)")
 
 

@@ -1,6 +1,7 @@
 """Stage 4, answer: an authoritative server answering from zone files (RFC 1034 4.3.2, RFC 2308,
-RFC 4592). The tests write their own zone files (ZONES below, into a temporary directory) and start
-the server with `--zone FILE` for each; every name in them exercises one rule of the lookup:
+RFC 4592). The tests serve their own zone files (zonedata.py, written into a temporary directory):
+the pooled server of stages 4 and 5 is started with the three simple ones (`--zone FILE` each, or
+the {zone} placeholder of --server-cmd), and every name in them exercises one rule of the lookup:
 
   - the zone with the longest apex containing the name answers (case-insensitively); none: REFUSED;
   - at or below a zone cut: a referral (AA=0, the cut's NS in authority, glue in additional);
@@ -10,6 +11,18 @@ the server with `--zone FILE` for each; every name in them exercises one rule of
   - the name does not exist: the wildcard *.<closest encloser> if there is one, else NXDOMAIN;
   - a UDP reply is at most 512 bytes: an answer or authority RRset that does not fit sets TC,
     additional records that do not fit are left out.
+
+Stage 4 is graded in parts (@pytest.mark.part(4, k); make grade STEP=4 PART=k), each passable on
+its own, in this order:
+
+  4.1 fixed answers: the exact RRset at QNAME (AA=1, owner in the query's case), REFUSED outside
+      our zones, ANY (one RRset), AXFR/IXFR (NOTIMP); from zone files in the simple syntax only;
+  4.2 negative answers: NXDOMAIN and NODATA with the SOA (its TTL the smaller of TTL and MINIMUM),
+      empty non-terminals, the zone with the longest apex;
+  4.3 referrals and glue, the addresses of NS and MX targets in the additional section, CNAME
+      chains, wildcards;
+  4.4 the full master-file syntax (syntax.test, zonedata.SYNTAX), the 512-byte limit and TC, every
+      reply read by dnspython, and the shipped zones/example.com.zone.
 
 Stages 6 and later forward or resolve instead of serving zones, so these tests apply to 4 and 5
 (test_05_compression.py imports the fixtures from here)."""
@@ -26,90 +39,10 @@ import dns.rdatatype
 import pytest
 
 import dnsgrader as g
+from zonedata import GLUE_COUNT, LONG_CHAIN
 
 REPO = Path(__file__).resolve().parents[2]
 UDP_MAX = 512
-
-# --------------------------------------------------------------------------------------------------
-# The zones the tests serve. zone4.test is the main one; child.zone4.test is served too (the longest
-# apex wins over zone4.test's delegation of it); lowttl.test has an SOA whose TTL is below its
-# MINIMUM field (negative answers take the smaller of the two).
-
-BIG_COUNT = 40  # A records at big.zone4.test: 40 x 16 bytes or more, far beyond 512 bytes
-GLUE_COUNT = 10  # name servers of g.zone4.test, each with an A and an AAAA glue record
-LONG_CHAIN = 12  # CNAME links from long-0 to long-12
-
-ZONE4 = "\n".join([
-    "; zone4.test: written by the conformance tests (test_04_answer.py). Each name exercises one",
-    "; part of the lookup; the tests say which.",
-    "$ORIGIN zone4.test.",
-    "$TTL 3600",
-    "@       IN  SOA  ns1 hostmaster (",
-    "                 2026010101 ; serial",
-    "                 7200 3600 1209600",
-    "                 300 )      ; MINIMUM 300 < TTL 3600: negative answers carry TTL 300",
-    "        IN  NS   ns1",
-    "        IN  NS   ns2.zone4.test.",
-    "        IN  MX   10 mail",
-    "        IN  MX   20 mail2",
-    "        IN  A    192.0.2.1",
-    "ns1     IN  A    192.0.2.53",
-    "ns2     IN  A    198.51.100.53",
-    "        IN  AAAA 2001:db8::53",
-    "mail    IN  A    192.0.2.25",
-    "mail2   IN  A    198.51.100.25",
-    "www     300 IN A 192.0.2.80",
-    "        300 IN A 192.0.2.81",
-    "MiXeD   IN  A    192.0.2.7          ; mixed case here; answers use the query's case",
-    'txt     IN  TXT  "hello" "two strings"',
-    "v6only  IN  AAAA 2001:db8::80",
-    "web     IN  CNAME www",
-    "ftp     IN  CNAME web.zone4.test.   ; ftp -> web -> www",
-    "ext     IN  CNAME www.elsewhere.invalid.  ; a target outside our zones",
-    "other   IN  CNAME www.lowttl.test.  ; a target in another of our zones",
-    "dangling IN CNAME nothere           ; a target that does not exist",
-    "loop1   IN  CNAME loop2",
-    "loop2   IN  CNAME loop1",
-    "a.b     IN  A    192.0.2.10         ; so b.zone4.test is an empty non-terminal",
-    '*.wild  IN  TXT  "wild"',
-    "host.wild IN A   192.0.2.11",
-    "sub     IN  NS   ns1.sub            ; a delegation, with glue for ns1.sub",
-    "        IN  NS   ns.elsewhere.invalid.",
-    "ns1.sub IN  A    192.0.2.153",
-    "mx      IN  MX   10 ns1.sub         ; a mail host below the cut: its address is glue",
-    "child   IN  NS   ns1.child          ; delegated, but we serve child.zone4.test too",
-    "ns1.child IN A   192.0.2.200",
-    "tobig   IN  CNAME big",
-    *[f"big     IN  A    10.0.0.{i}" for i in range(1, BIG_COUNT + 1)],
-    *[f"g       IN  NS   n{i}.g" for i in range(GLUE_COUNT)],
-    *[f"n{i}.g    IN  A    192.0.2.{100 + i}\nn{i}.g    IN  AAAA 2001:db8::{100 + i}"
-      for i in range(GLUE_COUNT)],
-    *[f"eight-{i} IN CNAME eight-{i + 1}" for i in range(8)],
-    "eight-8 IN  A    192.0.2.88",
-    *[f"long-{i} IN CNAME long-{i + 1}" for i in range(LONG_CHAIN)],
-    f"long-{LONG_CHAIN} IN A 192.0.2.99",
-    "",
-])
-
-CHILD = """\
-; child.zone4.test: a zone below a zone we also serve (the longest apex answers).
-$ORIGIN child.zone4.test.
-$TTL 3600
-@       IN  SOA  ns1 hostmaster 7 7200 3600 1209600 600
-        IN  NS   ns1
-ns1     IN  A    192.0.2.200
-www     IN  A    192.0.2.201
-"""
-
-LOWTTL = """\
-; lowttl.test: the SOA's TTL (60) is below its MINIMUM (3600).
-$ORIGIN lowttl.test.
-@       60 IN SOA ns1.zone4.test. hostmaster.zone4.test. 1 7200 3600 1209600 3600
-        60 IN NS  ns1.zone4.test.
-www     600 IN A  192.0.2.60
-"""
-
-ZONES = {"zone4.test.zone": ZONE4, "child.zone4.test.zone": CHILD, "lowttl.test.zone": LOWTTL}
 
 SOA4 = ("zone4.test. {ttl} IN SOA ns1.zone4.test. hostmaster.zone4.test. "
         "2026010101 7200 3600 1209600 300")
@@ -121,35 +54,20 @@ NEG_SOA_LOWTTL = ("lowttl.test. 60 IN SOA ns1.zone4.test. hostmaster.zone4.test.
 WWW_A = ["www.zone4.test. 300 IN A 192.0.2.80", "www.zone4.test. 300 IN A 192.0.2.81"]
 
 
-@pytest.fixture(scope="session")
-def zone_dir(tmp_path_factory):
-    """The directory with the test zones. A fixed place under the session's temporary directory:
-    test_05_compression.py imports this fixture, and both modules must hand the pool the same
-    paths, so that they share one server per step."""
-    d = tmp_path_factory.getbasetemp() / "test-zones"
-    d.mkdir(exist_ok=True)
-    for name, text in ZONES.items():
-        (d / name).write_text(text)
-    return d
-
-
-def start_with_zones(server_with_args, paths):
-    """The pooled server for the test's step, started with `--zone FILE` for each path."""
-    extra = []
-    for p in paths:
-        extra += ["--zone", str(p)]
-    return server_with_args(*extra)
-
-
 @pytest.fixture
-def auth(server_with_args, zone_dir):
-    """The pooled server for `step`, serving the test zones."""
-    return start_with_zones(server_with_args, [zone_dir / n for n in ZONES])
+def auth(server):
+    """The pooled server for `step`, serving the simple test zones (the step's own `server`)."""
+    return server
 
 
 @pytest.fixture
 def asker(auth, new_client, step):
     return Asker(new_client(auth), step)
+
+
+def part(k):
+    """The part of stage 4 a test belongs to (see the module's docstring)."""
+    return pytest.mark.part(4, k)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -201,6 +119,7 @@ class Asker:
         sent = g.header(id_, flags, 1, 0, 0, 1 if opt else 0) + q + opt
         what = f"{name} {dns.rdatatype.to_text(qtype_code)}"
         raw = self.client.exchange(sent, what=what)
+        g.expect_answered(raw, sent)  # a FORMERR to this well-formed query is reported as such
         return Reply(sent, q, raw, what, self.step)
 
 
@@ -293,37 +212,53 @@ NXDOMAIN_HINT = ("the name does not exist in the zone: NXDOMAIN (RCODE 3), AA=1 
 
 
 @pytest.mark.stage(4, until=5)
-@pytest.mark.parametrize("name,qtype,answer,additional", [
-    pytest.param("www.zone4.test.", "A", WWW_A, [], id="two-A"),
-    pytest.param("v6only.zone4.test.", "AAAA", ["v6only.zone4.test. 3600 IN AAAA 2001:db8::80"], [],
+@part(1)
+@pytest.mark.parametrize("name,qtype,answer", [
+    pytest.param("www.zone4.test.", "A", WWW_A, id="two-A"),
+    pytest.param("v6only.zone4.test.", "AAAA", ["v6only.zone4.test. 3600 IN AAAA 2001:db8::80"],
                  id="AAAA"),
-    pytest.param("txt.zone4.test.", "TXT", ['txt.zone4.test. 3600 IN TXT "hello" "two strings"'], [],
-                 id="TXT-two-strings"),
-    pytest.param("zone4.test.", "A", ["zone4.test. 3600 IN A 192.0.2.1"], [], id="apex-A"),
-    pytest.param("zone4.test.", "SOA", [SOA4.format(ttl=3600)], [], id="apex-SOA"),
+    pytest.param("txt.zone4.test.", "TXT", ['txt.zone4.test. 3600 IN TXT "hello"'], id="TXT"),
+    pytest.param("zone4.test.", "A", ["zone4.test. 3600 IN A 192.0.2.1"], id="apex-A"),
+    pytest.param("zone4.test.", "SOA", [SOA4.format(ttl=3600)], id="apex-SOA"),
     pytest.param("zone4.test.", "MX", ["zone4.test. 3600 IN MX 10 mail.zone4.test.",
-                                       "zone4.test. 3600 IN MX 20 mail2.zone4.test."],
-                 ["mail.zone4.test. 3600 IN A 192.0.2.25",
-                  "mail2.zone4.test. 3600 IN A 198.51.100.25"],
-                 id="apex-MX-with-additional"),
+                                       "zone4.test. 3600 IN MX 20 mail2.zone4.test."], id="apex-MX"),
     pytest.param("zone4.test.", "NS", ["zone4.test. 3600 IN NS ns1.zone4.test.",
-                                       "zone4.test. 3600 IN NS ns2.zone4.test."],
-                 ["ns1.zone4.test. 3600 IN A 192.0.2.53", "ns2.zone4.test. 3600 IN A 198.51.100.53",
-                  "ns2.zone4.test. 3600 IN AAAA 2001:db8::53"], id="apex-NS-with-additional"),
-    pytest.param("web.zone4.test.", "CNAME", ["web.zone4.test. 3600 IN CNAME www.zone4.test."], [],
+                                       "zone4.test. 3600 IN NS ns2.zone4.test."], id="apex-NS"),
+    pytest.param("web.zone4.test.", "CNAME", ["web.zone4.test. 3600 IN CNAME www.zone4.test."],
                  id="CNAME-asked-for"),
-    pytest.param("*.wild.zone4.test.", "TXT", ['*.wild.zone4.test. 3600 IN TXT "wild"'], [],
+    pytest.param("*.wild.zone4.test.", "TXT", ['*.wild.zone4.test. 3600 IN TXT "wild"'],
                  id="the-wildcard-itself"),
 ])
-def test_exact_answer(asker, name, qtype, answer, additional):
-    """The name has the type: its whole RRset in answer, AA=1, nothing in authority. MX and NS answers
-    carry the addresses of their targets in additional."""
+def test_exact_answer(asker, name, qtype, answer):
+    """The name has the type: its whole RRset in answer, AA=1, nothing in authority. (The additional
+    section of MX and NS answers is part 4.3's: test_additional_addresses.)"""
     r = asker.ask(name, qtype)
+    expect_reply(r, g.NOERROR, aa=1, answer=answer,
+                 hints=["an exact match: the RRset of QTYPE at QNAME, AA=1 (we are the authority)"])
+
+
+@pytest.mark.stage(4, until=5)
+@part(3)
+@pytest.mark.parametrize("qtype,answer,additional", [
+    pytest.param("MX", ["zone4.test. 3600 IN MX 10 mail.zone4.test.",
+                        "zone4.test. 3600 IN MX 20 mail2.zone4.test."],
+                 ["mail.zone4.test. 3600 IN A 192.0.2.25",
+                  "mail2.zone4.test. 3600 IN A 198.51.100.25"], id="MX"),
+    pytest.param("NS", ["zone4.test. 3600 IN NS ns1.zone4.test.",
+                        "zone4.test. 3600 IN NS ns2.zone4.test."],
+                 ["ns1.zone4.test. 3600 IN A 192.0.2.53", "ns2.zone4.test. 3600 IN A 198.51.100.53",
+                  "ns2.zone4.test. 3600 IN AAAA 2001:db8::53"], id="NS"),
+])
+def test_additional_addresses(asker, qtype, answer, additional):
+    """MX and NS answers carry the addresses (A and AAAA) of the names they point to in the
+    additional section, when one of our zones has them (RFC 1035 3.3.9, 3.3.11)."""
+    r = asker.ask("zone4.test.", qtype)
     expect_reply(r, g.NOERROR, aa=1, answer=answer, additional=additional,
                  hints=["an exact match: the RRset of QTYPE at QNAME, AA=1 (we are the authority)"])
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.parametrize("rd", [0, 1], ids=["rd-0", "rd-1"])
 @pytest.mark.parametrize("id_", [0x1234, 0xA5C3], ids=lambda i: f"id-{i:04x}")
 def test_header_of_an_answer(asker, id_, rd):
@@ -333,18 +268,21 @@ def test_header_of_an_answer(asker, id_, rd):
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 def test_other_query_flags_are_not_copied(asker):
-    """A query with AA, TC, RA, Z and AD set: none of them comes back; AA is the server's own (1:
-    an answer from our zone). (A query with an RCODE set is malformed: test_03_question.py.)"""
-    flags = g.make_flags(aa=1, tc=1, rd=1, ra=1, z=1, ad=1)
+    """A query with AA, TC, RA, Z, AD and CD set: none of them comes back but CD, which may (RFC 4035
+    3.2.2); AA is the server's own (1: an answer from our zone). (A query with an RCODE set is
+    malformed: test_03_question.py.)"""
+    flags = g.make_flags(aa=1, tc=1, rd=1, ra=1, z=1, ad=1, cd=1)
     r = asker.ask("www.zone4.test.", "A", flags=flags)
     g.expect_header(r.raw, r.sent, what="the reply to a query with odd flags", step=r.step,
-                    extra_hints=["copy only ID, OPCODE and RD from the query"],
-                    qr=1, aa=1, tc=0, rd=1, ra=0, z=0, ad=0, rcode=g.NOERROR)
+                    extra_hints=["copy only ID, OPCODE and RD from the query (and CD if you like)"],
+                    qr=1, aa=1, tc=0, rd=1, ra=0, z=0, ad=0, cd=(0, 1), rcode=g.NOERROR)
     expect_section(r, "answer", WWW_A)
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.parametrize("name", ["WWW.ZONE4.TEST.", "wWw.ZoNe4.tEsT."])
 def test_names_match_without_case_and_keep_the_querys_case(asker, name):
     """Names match case-insensitively; the question comes back as sent, and the answer's owner is
@@ -362,6 +300,7 @@ def test_names_match_without_case_and_keep_the_querys_case(asker, name):
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 def test_owner_case_from_the_query_not_the_zone(asker):
     """The zone file writes MiXeD; a query for mixed.zone4.test gets the owner mixed.zone4.test."""
     r = asker.ask("mixed.zone4.test.", "A")
@@ -378,6 +317,7 @@ def test_owner_case_from_the_query_not_the_zone(asker):
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.parametrize("name,qtype", [
     pytest.param("www.example.invalid.", "A", id="unrelated-name"),
     pytest.param("test.", "SOA", id="parent-of-our-zone"),
@@ -396,6 +336,7 @@ def test_name_outside_our_zones_is_refused(asker, name, qtype):
 
 
 @pytest.mark.stage(4, until=5)
+@part(2)
 @pytest.mark.parametrize("name,qtype,rcode,answer,authority", [
     pytest.param("www.child.zone4.test.", "A", g.NOERROR,
                  ["www.child.zone4.test. 3600 IN A 192.0.2.201"], [], id="answer"),
@@ -425,6 +366,7 @@ REFERRAL_HINT = ("the name is at or below a zone cut (NS records below the apex)
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 @pytest.mark.parametrize("name,qtype", [
     pytest.param("www.sub.zone4.test.", "A", id="below-the-cut"),
     pytest.param("a.b.c.sub.zone4.test.", "MX", id="far-below-the-cut"),
@@ -443,6 +385,7 @@ def test_referral(asker, name, qtype):
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 def test_glue_goes_only_with_referrals(asker):
     """mx.zone4.test's MX names ns1.sub.zone4.test, whose address is glue (below the cut at sub):
     the child's data, kept to reach its servers. An authoritative answer carries no glue in its
@@ -455,6 +398,7 @@ def test_glue_goes_only_with_referrals(asker):
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 def test_ds_at_the_cut_is_answered_by_the_parent(asker):
     """DS is the one type that lives on the parent's side of a cut (RFC 4035 3.1.4.1): a DS
     question for sub.zone4.test is answered by zone4.test itself, NODATA (it holds no DS), not
@@ -466,6 +410,7 @@ def test_ds_at_the_cut_is_answered_by_the_parent(asker):
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 def test_any_gets_one_rrset(asker):
     """ANY at zone4.test (SOA, NS, MX, A): one RRset, the first, as RFC 8482 4.1 recommends;
     all of them would make ANY the lever of reflection attacks."""
@@ -476,6 +421,7 @@ def test_any_gets_one_rrset(asker):
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.parametrize("qtype", ["AXFR", "IXFR"])
 def test_zone_transfer_over_udp_is_notimp(asker, qtype):
     """A zone transfer is a TCP conversation (RFC 5936 4.2): over UDP, AXFR and IXFR get NOTIMP,
@@ -490,6 +436,7 @@ def test_zone_transfer_over_udp_is_notimp(asker, qtype):
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 @pytest.mark.parametrize("name,rcode,answer,authority", [
     pytest.param("web.zone4.test.", g.NOERROR,
                  ["web.zone4.test. 3600 IN CNAME www.zone4.test.", *WWW_A], [], id="one-link"),
@@ -517,6 +464,7 @@ def test_cname_chain(asker, name, rcode, answer, authority):
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 @pytest.mark.parametrize("qtype,rcode,authority", [
     pytest.param("A", g.NXDOMAIN, [NEG_SOA4], id="target-does-not-exist"),
 ])
@@ -529,6 +477,7 @@ def test_cname_to_a_missing_name(asker, qtype, rcode, authority):
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 def test_cname_to_a_name_without_the_type(asker):
     """web -> www, asked for AAAA: www has no AAAA, so the CNAME, then NODATA's SOA in authority."""
     r = asker.ask("web.zone4.test.", "AAAA")
@@ -537,6 +486,7 @@ def test_cname_to_a_name_without_the_type(asker):
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 def test_cname_loop_stops(asker, auth):
     """loop1 -> loop2 -> loop1: the chain stops where it would repeat itself; the reply is the two
     CNAMEs, NOERROR (and the server keeps answering)."""
@@ -549,6 +499,7 @@ def test_cname_loop_stops(asker, auth):
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 def test_long_cname_chain_stops_after_eight_links(asker):
     """long-0 -> long-1 -> ... -> long-12 (A): at most 8 links are followed, so the answer is the
     chain's first CNAMEs in order (8, or 9 if the CNAME that is not followed is included), no A
@@ -573,6 +524,7 @@ def test_long_cname_chain_stops_after_eight_links(asker):
 
 
 @pytest.mark.stage(4, until=5)
+@part(2)
 @pytest.mark.parametrize("name,qtype,authority", [
     pytest.param("www.zone4.test.", "AAAA", NEG_SOA4, id="type-missing"),
     pytest.param("www.zone4.test.", "MX", NEG_SOA4, id="type-missing-MX"),
@@ -594,6 +546,7 @@ def test_nodata(asker, name, qtype, authority):
 
 
 @pytest.mark.stage(4, until=5)
+@part(2)
 @pytest.mark.parametrize("name,qtype,authority", [
     pytest.param("nosuch.zone4.test.", "A", NEG_SOA4, id="nxdomain"),
     pytest.param("a.b.c.nosuch.zone4.test.", "A", NEG_SOA4, id="deep"),
@@ -613,6 +566,7 @@ def test_nxdomain(asker, name, qtype, authority):
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 @pytest.mark.parametrize("name", ["foo.wild.zone4.test.", "x.y.wild.zone4.test.",
                                   "FoO.Wild.zone4.test."],
                          ids=["one-label", "two-labels", "mixed-case"])
@@ -632,6 +586,7 @@ def test_wildcard_answers_with_the_query_name(asker, name):
 
 
 @pytest.mark.stage(4, until=5)
+@part(3)
 @pytest.mark.parametrize("name,qtype,rcode,answer", [
     pytest.param("foo.wild.zone4.test.", "A", g.NOERROR, [], id="wildcard-without-the-type"),
     pytest.param("wild.zone4.test.", "TXT", g.NOERROR, [], id="the-closest-encloser-itself"),
@@ -659,6 +614,53 @@ def test_wildcard_limits(asker, name, qtype, rcode, answer):
 
 
 # --------------------------------------------------------------------------------------------------
+# The master-file syntax (part 4.4): syntax.test, zonedata.SYNTAX, served alone
+
+SYNTAX_ANSWERS = [
+    pytest.param("syntax.test.", "SOA", ["syntax.test. 3600 IN SOA ns1.syntax.test. "
+                                         "hostmaster.syntax.test. 2026010101 7200 3600 1209600 300"],
+                 "@, relative names, $TTL, and parentheses over six lines with comments inside",
+                 id="soa-in-parentheses"),
+    pytest.param("syntax.test.", "NS", ["syntax.test. 3600 IN NS ns1.syntax.test.",
+                                        "syntax.test. 3600 IN NS ns2.syntax.test."],
+                 "blank owners (the previous record's), a record without a class", id="blank-owners"),
+    pytest.param("ns2.syntax.test.", "A", ["ns2.syntax.test. 3600 IN A 198.51.100.53"],
+                 "TTL before the class", id="ttl-then-class"),
+    pytest.param("ns2.syntax.test.", "AAAA", ["ns2.syntax.test. 600 IN AAAA 2001:db8::53"],
+                 "class before the TTL, under a blank owner", id="class-then-ttl"),
+    pytest.param("www.syntax.test.", "A", ["www.syntax.test. 300 IN A 192.0.2.80",
+                                           "www.syntax.test. 300 IN A 192.0.2.81"],
+                 "a blank line, then a blank owner with a TTL and no class", id="ttl-no-class"),
+    pytest.param("txt.syntax.test.", "TXT", ['txt.syntax.test. 3600 IN TXT "hello" "two strings"'],
+                 "two quoted strings, one with a space", id="txt-two-strings"),
+    pytest.param("quote.syntax.test.", "TXT",
+                 ['quote.syntax.test. 3600 IN TXT "a \\"quoted\\" word; not a comment"'],
+                 "escaped quotes and a ';' inside a quoted string", id="txt-escapes"),
+    pytest.param("mx.syntax.test.", "MX", ["mx.syntax.test. 3600 IN MX 10 mail.syntax.test."],
+                 "parentheses around the RDATA, with a comment inside", id="rdata-in-parentheses"),
+    pytest.param("host.sub.syntax.test.", "A", ["host.sub.syntax.test. 3600 IN A 192.0.2.90"],
+                 "a second $ORIGIN", id="second-origin"),
+    pytest.param("short.sub.syntax.test.", "A", ["short.sub.syntax.test. 60 IN A 192.0.2.91"],
+                 "a second $TTL", id="second-ttl"),
+]
+
+
+@pytest.mark.stage(4, until=5)
+@part(4)
+@pytest.mark.parametrize("name,qtype,answer,feature", SYNTAX_ANSWERS)
+def test_master_file_syntax(server_with, test_zones, new_client, step, name, qtype, answer,
+                            feature):
+    """syntax.test is written with the whole master-file syntax of RFC 1035 5.1; each record reads as
+    its plain form: $ORIGIN and @, relative names, $TTL, blank owners, parentheses, comments, TTL and
+    class in either order or left out, quoted strings with spaces and escapes."""
+    srv = server_with(zone=test_zones.full)
+    r = Asker(new_client(srv), step).ask(name, qtype)
+    expect_reply(r, g.NOERROR, aa=1, answer=answer,
+                 hints=[f"the zone file writes this with {feature} "
+                        f"(see {test_zones.full[0]}): RFC 1035 5.1"])
+
+
+# --------------------------------------------------------------------------------------------------
 # Size: at most 512 bytes over UDP
 
 
@@ -672,6 +674,7 @@ def expect_fits(reply):
 
 
 @pytest.mark.stage(4, until=5)
+@part(4)
 @pytest.mark.parametrize("edns", [None, 4096], ids=["plain", "edns-4096"])
 def test_rrset_too_big_sets_tc(asker, edns):
     """big.zone4.test holds 40 A records, more than 512 bytes: the RRset is left out whole (ANCOUNT 0),
@@ -687,6 +690,7 @@ def test_rrset_too_big_sets_tc(asker, edns):
 
 
 @pytest.mark.stage(4, until=5)
+@part(4)
 def test_answer_keeps_the_rrsets_that_fit(asker):
     """tobig -> big: the CNAME fits, the 40 A records do not: the answer keeps the CNAME, TC=1."""
     r = asker.ask("tobig.zone4.test.", "A")
@@ -697,6 +701,7 @@ def test_answer_keeps_the_rrsets_that_fit(asker):
 
 
 @pytest.mark.stage(4, until=5)
+@part(4)
 def test_referral_with_too_much_glue_drops_glue_without_tc(asker):
     """g.zone4.test is delegated to 10 name servers, each with A and AAAA glue: the NS RRset fits, not
     all the glue. Additional records that do not fit are simply left out: TC=0, all 10 NS records,
@@ -733,6 +738,7 @@ MANY = [(n, t) for n in ["zone4.test.", "www.zone4.test.", "web.zone4.test.", "f
 
 
 @pytest.mark.stage(4, until=5)
+@part(4)
 def test_dnspython_reads_every_reply(auth, new_client, step):
     """120 queries (15 names x 8 types, including ANY): each reply is a well-formed message that
     dnspython accepts as the response to its query, of at most 512 bytes."""
@@ -743,6 +749,7 @@ def test_dnspython_reads_every_reply(auth, new_client, step):
         m.flags &= ~dns.flags.RD
         sent = m.to_wire()
         raw = client.exchange(sent, what=f"{name} {qtype}")
+        g.expect_answered(raw, sent)
         r = parse_reply(raw, sent, f"{name} {qtype}")
         if not m.is_response(r):
             g.fail(f"dnspython does not take the reply to {name} {qtype} as its response",
@@ -759,12 +766,13 @@ def test_dnspython_reads_every_reply(auth, new_client, step):
 
 
 @pytest.mark.stage(4, until=5)
-def test_shipped_example_zone_loads_and_answers(server_with_args, new_client, step):
+@part(4)
+def test_shipped_example_zone_loads_and_answers(server_with, new_client, step):
     """zones/example.com.zone, the zone `make step-4` serves, loads; www.example.com A is answered."""
     path = REPO / "zones" / "example.com.zone"
     if not path.exists():
         pytest.skip(f"{path} is not in this checkout")
-    srv = start_with_zones(server_with_args, [path])
+    srv = server_with(zone=[path])
     r = Asker(new_client(srv), step).ask("www.example.com.", "A")
     expect_reply(r, g.NOERROR, aa=1, answer=["www.example.com. 300 IN A 192.0.2.80",
                                              "www.example.com. 300 IN A 192.0.2.81"])
@@ -804,13 +812,14 @@ BAD_ZONES = [
                  id="name-outside-the-origin"),
     pytest.param("$ORIGIN bad.test.\n$TTL 60\n@ IN SOA ( ns1 hostmaster\n  1 7200 3600\n"
                  "  1209600 300 )\nwww IN CNAME a\nwww IN CNAME b\n", 7, "CNAME",
-                 id="line-count-after-parentheses"),
+                 id="line-count-after-parentheses", marks=part(4)),
     pytest.param(GOOD_HEAD + "mx IN MX ( 10\n  mail..bad )\n", 5, "mail..bad",
-                 id="error-inside-parentheses"),
+                 id="error-inside-parentheses", marks=part(4)),
 ]
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.build_only
 @pytest.mark.parametrize("text,line,word", BAD_ZONES)
 def test_bad_zone_file_stops_the_program(dns_settings, step, tmp_path, text, line, word):
@@ -831,9 +840,10 @@ def test_bad_zone_file_stops_the_program(dns_settings, step, tmp_path, text, lin
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.build_only
-def test_bad_second_zone_file_is_named(dns_settings, step, tmp_path, zone_dir):
-    good = zone_dir / "lowttl.test.zone"
+def test_bad_second_zone_file_is_named(dns_settings, step, tmp_path, test_zones):
+    good = test_zones.dir / "lowttl.test.zone"
     bad = tmp_path / "second.zone"
     bad.write_text(GOOD_HEAD + "www IN A not-an-address\n")
     r, argv = run_step(dns_settings, step, "--zone", str(good), "--zone", str(bad))
@@ -845,6 +855,7 @@ def test_bad_second_zone_file_is_named(dns_settings, step, tmp_path, zone_dir):
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.build_only
 def test_two_files_of_one_zone(dns_settings, step, tmp_path):
     """Two zone files with the same origin: an error naming both (one would hide the other)."""
@@ -869,6 +880,7 @@ NOT_FILES = [
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.build_only
 @pytest.mark.parametrize("kind,words", NOT_FILES)
 def test_zone_that_is_not_a_file(dns_settings, step, tmp_path, kind, words):
@@ -895,6 +907,7 @@ def test_zone_that_is_not_a_file(dns_settings, step, tmp_path, kind, words):
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.build_only
 def test_missing_zone_file(dns_settings, step, tmp_path):
     path = tmp_path / "does-not-exist.zone"
@@ -907,6 +920,7 @@ def test_missing_zone_file(dns_settings, step, tmp_path):
 
 
 @pytest.mark.stage(4, until=5)
+@part(1)
 @pytest.mark.build_only
 def test_no_zone_exits_2(dns_settings, step):
     r, argv = run_step(dns_settings, step)

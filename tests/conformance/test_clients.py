@@ -1,5 +1,5 @@
 """Real DNS clients — dig (BIND), kdig (Knot) and drill (ldns) — query the authoritative server
-(stages 4 and 5, serving test_04_answer.py's zones): each must show the expected answer and print
+(stages 4 and 5, serving the simple zones of zonedata.py): each must show the expected answer and print
 no warning about the reply (a malformed message, a question or ID mismatch, trailing bytes...).
 
 Two things these clients do on their own:
@@ -18,19 +18,23 @@ import subprocess
 import pytest
 
 import dnsgrader as g
-from test_04_answer import auth, zone_dir  # noqa: F401  (fixtures)
+from test_04_answer import auth  # noqa: F401  (a fixture)
 
-# (name, type, status, what must appear in the output)
+# (name, type, status, what must appear in the output), each in the part of stage 4 that makes
+# the server answer it (test_04_answer.py)
 QUERIES = [
-    pytest.param("www.zone4.test.", "A", "NOERROR", ["192.0.2.80", "192.0.2.81"], id="A"),
+    pytest.param("www.zone4.test.", "A", "NOERROR", ["192.0.2.80", "192.0.2.81"], id="A",
+                 marks=pytest.mark.part(4, 1)),
     pytest.param("zone4.test.", "MX", "NOERROR", ["mail.zone4.test.", "mail2.zone4.test.",
-                                                  "192.0.2.25"], id="MX"),
+                                                  "192.0.2.25"], id="MX", marks=pytest.mark.part(4, 3)),
     pytest.param("ftp.zone4.test.", "A", "NOERROR", ["CNAME", "web.zone4.test.", "192.0.2.81"],
-                 id="CNAME-chain"),
+                 id="CNAME-chain", marks=pytest.mark.part(4, 3)),
     pytest.param("www.sub.zone4.test.", "A", "NOERROR", ["ns1.sub.zone4.test.", "192.0.2.153"],
-                 id="referral"),
-    pytest.param("nosuch.zone4.test.", "A", "NXDOMAIN", ["hostmaster.zone4.test."], id="NXDOMAIN"),
-    pytest.param("foo.wild.zone4.test.", "TXT", "NOERROR", ['"wild"'], id="wildcard"),
+                 id="referral", marks=pytest.mark.part(4, 3)),
+    pytest.param("nosuch.zone4.test.", "A", "NXDOMAIN", ["hostmaster.zone4.test."], id="NXDOMAIN",
+                 marks=pytest.mark.part(4, 2)),
+    pytest.param("foo.wild.zone4.test.", "TXT", "NOERROR", ['"wild"'], id="wildcard",
+                 marks=pytest.mark.part(4, 3)),
 ]
 
 TOOLS = {
