@@ -6,22 +6,19 @@
 #include "dns.h"
 #include "rdata.h"
 
-/*
- * Writes one RDATA field by field, as the record-type table lays it out:
- * names the table marks compressible (those of RFC 1035's types) go through
- * the compression table; other names, and everything else, are copied.
- * Compressing the names of a type a client may not know would break it
- * (RFC 3597 4).
- */
-static void resp_rdata(struct buf_writer *w, struct compress_table *t, uint16_t type,
-                       const struct zone_rdata *d)
+/* Names the table marks compressible (those of RFC 1035's types) go through
+ * the compression table; other names, and everything else, are copied:
+ * compressing the names of a type a client may not know would break it
+ * (RFC 3597 4). */
+void resp_write_rdata(struct buf_writer *w, struct compress_table *t, uint16_t type,
+                      const uint8_t *rdata, size_t len)
 {
     if (!buf_writer_ok(w))
         return;
     size_t mark = buf_writer_mark(w);
     size_t table_mark = compress_mark(t);
     struct buf_reader r;
-    buf_reader_init(&r, d->data, d->len);
+    buf_reader_init(&r, rdata, len);
     struct rdata_iter it;
     rdata_iter_init(&it, rdata_find(type));
     bool ok = true;
@@ -36,7 +33,7 @@ static void resp_rdata(struct buf_writer *w, struct compress_table *t, uint16_t 
         else if (f->kind == RDATA_NAME_PLAIN)
             name_write(w, &v.name);
         else
-            buf_write_bytes(w, d->data + v.start, v.end - v.start);
+            buf_write_bytes(w, rdata + v.start, v.end - v.start);
     }
     if (ok && buf_remaining(&r) == 0)
         return;
@@ -45,7 +42,7 @@ static void resp_rdata(struct buf_writer *w, struct compress_table *t, uint16_t 
      * uncompressed wire form is always a correct copy. */
     buf_writer_rollback(w, mark);
     compress_rollback(t, table_mark);
-    buf_write_bytes(w, d->data, d->len);
+    buf_write_bytes(w, rdata, len);
 }
 
 /* Writes every record of one RRset; the writer's error says if it fitted. */
@@ -61,7 +58,7 @@ static unsigned resp_rrset(struct buf_writer *w, struct compress_table *t,
         /* RDLENGTH is known only once the RDATA is written, compressed. */
         size_t rdlength_at = w->pos;
         buf_write_u16(w, 0);
-        resp_rdata(w, t, it->rrset->type, d);
+        resp_write_rdata(w, t, it->rrset->type, d->data, d->len);
         if (!buf_writer_ok(w))
             return written;
         buf_write_u16_at(w, rdlength_at, (uint16_t)(w->pos - rdlength_at - 2));

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+#include "compress.h"
 #include "lookup.h"
 #include "msg.h"
 
@@ -27,5 +29,14 @@
 size_t resp_write(uint8_t *out, size_t max, const struct hdr *query,
                   const struct msg_question *questions, unsigned qcount,
                   const struct lookup_result *res);
+
+/*
+ * Appends one RDATA of `type` (`len` bytes, uncompressed, as stored) field by
+ * field as the record-type table lays it out, its compressible names through
+ * `t`. RDATA that does not match its type's layout is copied as it is. The
+ * caller writes RDLENGTH (known only afterwards).
+ */
+void resp_write_rdata(struct buf_writer *w, struct compress_table *t, uint16_t type,
+                      const uint8_t *rdata, size_t len);
 
 #endif
