@@ -60,9 +60,10 @@ int msg_parse_query(const uint8_t *data, size_t len, struct msg_query *q)
         return DNS_RCODE_FORMERR;
     if (q->hdr.qdcount == 0 || q->hdr.qdcount > MSG_QUESTIONS_MAX)
         return DNS_RCODE_FORMERR;
-    /* A query carries no answers or authority (as NSD checks), and in the
-     * additional section an EDNS OPT and a TSIG at most. */
-    if (q->hdr.ancount != 0 || q->hdr.nscount != 0 || q->hdr.arcount > MSG_ADDITIONAL_MAX)
+    /* A query carries no answers (as NSD checks), no authority but the SOA
+     * of an IXFR (checked below), and in the additional section an EDNS OPT
+     * and a TSIG at most. */
+    if (q->hdr.ancount != 0 || q->hdr.nscount > 1 || q->hdr.arcount > MSG_ADDITIONAL_MAX)
         return DNS_RCODE_FORMERR;
 
     /* Bounded by MSG_QUESTIONS_MAX, checked above, and by the octets the
@@ -77,6 +78,15 @@ int msg_parse_query(const uint8_t *data, size_t len, struct msg_query *q)
             return DNS_RCODE_FORMERR;
     }
     q->end = r.pos;
+
+    /* RFC 1995 3: an IXFR query carries the client's SOA in its authority
+     * section, and nothing else does. */
+    if (q->hdr.nscount == 1) {
+        struct msg_rr rr;
+        if (q->qdcount != 1 || q->question[0].qtype != DNS_TYPE_IXFR ||
+            msg_read_rr(&r, &rr) != NAME_OK || rr.type != DNS_TYPE_SOA)
+            return DNS_RCODE_FORMERR;
+    }
 
     /* Additional records (a client's EDNS OPT): they must be well formed and
      * are otherwise ignored. Bounded by MSG_ADDITIONAL_MAX. */

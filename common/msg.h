@@ -86,8 +86,9 @@ struct msg_query {
  *   DNS_RCODE_NOTIMP    OPCODE is not QUERY (q->hdr is filled);
  *   DNS_RCODE_FORMERR   an RCODE already set, no question or more than
  *                       MSG_QUESTIONS_MAX, names adding up to more than
- *                       MSG_QUESTION_OCTETS_MAX, records in the answer or
- *                       authority section, more than MSG_ADDITIONAL_MAX
+ *                       MSG_QUESTION_OCTETS_MAX, records in the answer
+ *                       section, any in the authority section but an IXFR's
+ *                       SOA (RFC 1995 3), more than MSG_ADDITIONAL_MAX
  *                       additional records, a malformed question or record, or
  *                       bytes after the last record (q->hdr is filled);
  *   DNS_RCODE_NOERROR   q is filled and can be answered.

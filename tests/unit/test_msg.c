@@ -265,8 +265,8 @@ static void test_parse_answer_or_authority(void)
     msg[7] = 0; /* ANCOUNT 0 */
     msg[9] = 1; /* NSCOUNT 1 */
     EXPECT_INT(parse(msg, sizeof msg, &q), DNS_RCODE_FORMERR);
-    /* The counts alone decide, even with no record behind them (otherwise
-     * only the "bytes after the last record" check would catch the above). */
+    /* No record behind the counts: still FORMERR (otherwise only the "bytes
+     * after the last record" check would catch the above). */
     EXPECT_INT(parse(msg, 19, &q), DNS_RCODE_FORMERR); /* NSCOUNT 1, nothing after */
     msg[7] = 1;                                        /* ANCOUNT 1 */
     msg[9] = 0;                                        /* NSCOUNT 0 */
@@ -282,6 +282,40 @@ static void test_parse_answer_or_authority(void)
     msg[9] = 0; /* NSCOUNT 0; ANCOUNT 0, ARCOUNT 1 */
     EXPECT_INT(parse(msg, sizeof msg, &q), DNS_RCODE_NOERROR);
     EXPECT_UINT(q.end, 19);
+}
+
+static void test_parse_ixfr_authority(void)
+{
+    /* RFC 1995 3: an IXFR query carries the client's SOA (its serial) in the authority
+     * section; it is the one query with an authority record. */
+    uint8_t msg[] = {
+        0x00,           0x21,             /* ID */
+        0x00,           0x00,             /* flags */
+        0x00,           0x01,             /* QDCOUNT 1 */
+        0x00,           0x00,             /* ANCOUNT 0 */
+        0x00,           0x01,             /* NSCOUNT 1 */
+        0x00,           0x00,             /* ARCOUNT 0 */
+        /* 12: */ 1,    'a',  0,          /* QNAME "a." */
+        /* 15: */ 0x00, 0xFB, 0x00, 0x01, /* QTYPE IXFR (251), QCLASS IN */
+        /* 19: */ 0xC0, 0x0C,             /* NAME: pointer to 12 */
+        /* 21: */ 0x00, 0x06, 0x00, 0x01, /* TYPE SOA, CLASS IN */
+        /* 25: */ 0x00, 0x00, 0x00, 0x00, /* TTL 0 */
+        /* 29: */ 0x00, 0x16,             /* RDLENGTH 22 */
+        /* 31: */ 0,    0,                /* MNAME ".", RNAME "." */
+        0,    0,    0,    7,              /* SERIAL 7 */
+        0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* the timers */
+    };
+    static struct msg_query q;
+    EXPECT_INT(parse(msg, sizeof msg, &q), DNS_RCODE_NOERROR);
+    EXPECT_UINT(q.question[0].qtype, DNS_TYPE_IXFR);
+    msg[16] = 0xFC; /* AXFR: no authority record allowed */
+    EXPECT_INT(parse(msg, sizeof msg, &q), DNS_RCODE_FORMERR);
+    msg[16] = 0xFB;
+    msg[22] = 0x01; /* an A record in the authority section, not the SOA */
+    EXPECT_INT(parse(msg, sizeof msg, &q), DNS_RCODE_FORMERR);
+    msg[22] = 0x06;
+    msg[9] = 2; /* NSCOUNT 2 */
+    EXPECT_INT(parse(msg, sizeof msg, &q), DNS_RCODE_FORMERR);
 }
 
 static void test_parse_bad_opt(void)
@@ -712,6 +746,7 @@ void test_msg_register(void)
     CU_add_test(s, "parse: two questions", test_parse_two_questions);
     CU_add_test(s, "parse: too many questions", test_parse_too_many_questions);
     CU_add_test(s, "parse: answer or authority records", test_parse_answer_or_authority);
+    CU_add_test(s, "parse: an IXFR's SOA in the authority section", test_parse_ixfr_authority);
     CU_add_test(s, "parse: malformed OPT", test_parse_bad_opt);
     CU_add_test(s, "parse: RCODE set, ARCOUNT, question octets", test_parse_work_bounds);
     CU_add_test(s, "parse: trailing garbage", test_parse_trailing_garbage);
