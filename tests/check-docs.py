@@ -53,7 +53,13 @@ hidden commands printed. Options:
                   same but for an indentation the quote may leave out
   vary=LIST       what this block's output may vary in, comma-separated, from: id (the DNS ID in
                   --trace dumps and summaries, for queries dig makes), cookie (the bytes of dig's
-                  COOKIE option in a trace), time (durations: `real 0m0.128s`, "0.565 seconds")
+                  COOKIE option in a trace), time (durations: `real 0m0.128s`, "0.565 seconds"),
+                  counts (how many tests ran, which changes with every test added: in a `make
+                  grade` report, the progress lines after "Grading stage ..." (one line, however
+                  many the dots take), the passed column of each stage and part (and the failed
+                  column of a FAIL line; a PASS line's 0 stays), "the other N failures", a cause
+                  line's "N tests", "... and N more", and the whole `pytest:` summary line, its
+                  time included; in a CUnit run summary, the Total, Ran and Passed columns)
   mask=REGEX      (repeatable) every match of REGEX, in the printed and in the real text, becomes
                   <varies>: for counts that cannot be the same twice (datagrams in a second)
   before='CMD'    (repeatable) a command run before the server starts (it writes a zone file the
@@ -208,7 +214,7 @@ class Block:
                 self.save = value
             elif key == "quote" and value:
                 self.quote = value
-            elif key == "vary" and set(value.split(",")) <= {"id", "cookie", "time"}:
+            elif key == "vary" and set(value.split(",")) <= {"id", "cookie", "time", "counts"}:
                 self.vary |= set(value.split(","))
             elif key == "mask" and value:
                 try:
@@ -378,6 +384,21 @@ def normalise(lines, block):
         if "time" in block.vary:
             line = re.sub(r"\b\d+m\d+\.\d+s\b", "<time>", line)
             line = re.sub(r"\b\d+\.\d+ seconds\b", "<time> seconds", line)
+        if "counts" in block.vary:
+            # A grade report's progress dots, 72 to a line: one line, however many.
+            if re.fullmatch(r"[.sFE]+", line) and out and (out[-1] == "<progress>" or
+                                                          out[-1].startswith("Grading stage ")):
+                if out[-1] != "<progress>":
+                    out.append("<progress>")
+                continue
+            line = re.sub(r"\b(PASS|FAIL) +\d+ +(\d+)", lambda m: f"{m.group(1)} <n> " + (
+                m.group(2) if m.group(1) == "PASS" else "<n>"), line)
+            line = re.sub(r"^the other \d+ failures?:$", "the other <n> failures:", line)
+            line = re.sub(r"^(  cause: .*): \d+ tests? \(stage ", r"\1: <n> tests (stage ", line)
+            line = re.sub(r"^  \.\.\. and \d+ more$", "  ... and <n> more", line)
+            line = re.sub(r"^pytest: .*", "pytest: <counts>", line)
+            line = re.sub(r"^ *(suites|tests|asserts) +\d+ +\d+ +(?:\d+|n/a) +(\S+) +(\S+)$",
+                          r"\1 <n> <n> <n> \2 \3", line)
         for m in block.masks:
             line = m.sub("<varies>", line)
         out.append(line)
