@@ -66,6 +66,13 @@ PYTHON = $(shell tests/find-python.sh)
 DEFAULT_ZONES   := --zone zones/example.com.zone --zone zones/2.0.192.in-addr.arpa.zone
 STEP_DEFAULTS_4 := $(DEFAULT_ZONES)
 STEP_DEFAULTS_5 := $(DEFAULT_ZONES)
+# The forwarder runs with an upstream: the step-5 server on 127.0.0.1:$(UPSTREAM_PORT) serving the
+# example zones, started by tests/with-upstream.sh, or RESOLVER=ip:port (never outside 127.0.0.0/8
+# on a machine without network).
+STEP_LAUNCH_6   := tests/with-upstream.sh
+STEP_NEEDS_6    := $(BUILD)/step-5
+UPSTREAM_PORT   ?= 2054
+export UPSTREAM_PORT RESOLVER
 
 # Arguments for `make step-N ARGS='--trace'`, and what `make grade` grades.
 ARGS   ?=
@@ -101,8 +108,8 @@ $(BUILD)/obj/step-$(2)/tests/unit/%.o: tests/unit/%.c
 $(BUILD)/step-$(2): $$(STEP_OBJ_$(2))
 	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 
-step-$(2): $(BUILD)/step-$(2)
-	@exec $(BUILD)/step-$(2) $$(STEP_DEFAULTS_$(2)) $$(ARGS)
+step-$(2): $(BUILD)/step-$(2) $$(STEP_NEEDS_$(2))
+	@exec $$(STEP_LAUNCH_$(2)) $(BUILD)/step-$(2) $$(STEP_NEEDS_$(2)) $$(STEP_DEFAULTS_$(2)) $$(ARGS)
 
 test-step-$(2): deps $(BUILD)/step-$(2)
 	$$(PYTHON) -m pytest tests/conformance --steps $(2) --build-dir $(BUILD) $$(PYTEST_ARGS)
@@ -170,6 +177,8 @@ clean:
 help:
 	@echo 'make                  build every step into $(BUILD)/step-N'
 	@echo 'make step-N           build and start the stage-N server on 127.0.0.1:2053 (ARGS="--trace")'
+	@echo '                      (step 6 forwards to a step-5 server it starts on port $(UPSTREAM_PORT),'
+	@echo '                      or to RESOLVER=ip:port)'
 	@echo 'make test             check packages, build, run the unit and conformance tests'
 	@echo 'make unit             only the CUnit tests (common/ and each step that has its own)'
 	@echo 'make check-layout     check the copy-on-change layout of steps/'
@@ -180,7 +189,7 @@ help:
 	@echo 'make diff-step-N      the code of chapter N: each file of its step directory against the'
 	@echo '                      copy it overrides (or the whole file when it is new)'
 	@echo 'make SANITIZE=1 ...   the same with AddressSanitizer + UndefinedBehaviorSanitizer'
-	@echo 'make memcheck         the stage-5 conformance tests with the server under valgrind'
+	@echo 'make memcheck         the stage-5 and stage-6 conformance tests, the server under valgrind'
 	@echo 'make fuzz             libFuzzer targets, FUZZ_SECONDS each (default 60)'
 	@echo 'make bench            step 5 against NSD and the floor (dnsperf): one table'
 	@echo 'make format           clang-format the C sources'

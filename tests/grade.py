@@ -4,7 +4,8 @@
     tests/grade.py --step N [--part K] [--build-dir DIR] [--server-cmd 'CMD ... {port} ...'] [-k EXPR]
 
 Grades build/step-N, or any server in any language with --server-cmd: the grader fills in {port},
-and from stage 4 on the zone files its tests serve ({zone}, {zones}; see --help). Tests are grouped
+from stage 4 on the zone files its tests serve ({zone}, {zones}), and at stage 6 the ADDRESS:PORT
+of the upstream resolver its tests run ({resolver}; see --help). Tests are grouped
 by the stage that introduced them; a stage whose tests no longer apply at stage N (stage 1's echo,
 once the server speaks DNS) shows as n/a. Stage 4 is graded in parts, one line each; --part K
 grades it up to part K.
@@ -45,6 +46,7 @@ class Collector:
         self.tests = {}  # nodeid -> dict(...); in run order
         self.not_applicable = {}  # stage -> the last stage its deselected tests apply to
         self.later_parts = set()  # (stage, part) left out by --part
+        self.left_out = set()  # stages with tests that apply but were left out (by -k, ...)
         self.collect_errors = []
         self.progress = 0
         self.started = time.monotonic()
@@ -57,6 +59,8 @@ class Collector:
                 self.not_applicable[first] = max(last, self.not_applicable.get(first, 0))
             if item.get_closest_marker("dns_later_part"):
                 self.later_parts.add(g.part_of(item))
+            elif marker is not None and not item.get_closest_marker("dns_not_applicable"):
+                self.left_out.add(marker.args[0])
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -197,13 +201,15 @@ def epilog():
     parts = "\n".join(f"  {s}.{k}  {name}" for s, p in g.PARTS.items() for k, name in p.items())
     return (f"placeholders in --server-cmd (filled by the grader):\n{g.placeholders_help()}\n"
             "A value no placeholder takes is appended as the workbook's own option (--zone FILE\n"
-            "for each zone file), so a server that takes --zone needs only {port}. Anything else\n"
-            "in braces is an error.\n\n"
+            "for each zone file, --resolver ADDRESS:PORT), so a server that takes the workbook's\n"
+            "options needs only {port}. Anything else in braces is an error.\n\n"
             f"parts (--part K grades stage 4 up to part K):\n{parts}\n\n"
             "examples:\n"
             "  tests/grade.py --step 3 --server-cmd 'python3 my.py --port {port}'\n"
             "  tests/grade.py --step 4 --part 1 --server-cmd './my-server -p {port} -z {zone}'\n"
-            "  tests/grade.py --step 5 --server-cmd 'java -jar dns.jar {port} {zones}'")
+            "  tests/grade.py --step 5 --server-cmd 'java -jar dns.jar {port} {zones}'\n"
+            "  tests/grade.py --step 6 --server-cmd 'python3 fwd.py --port {port} --zone {zone} "
+            "--resolver {resolver}'")
 
 
 def main():
@@ -279,7 +285,9 @@ def main():
         passed = sum(t["outcome"] == "passed" for _, t in tests)
         failed = sum(t["outcome"] == "failed" for _, t in tests)
         if not tests:
-            if stage in collector.not_applicable:
+            if args.keyword and stage in collector.left_out:
+                why = f"(none of its tests matches -k '{args.keyword}')"
+            elif stage in collector.not_applicable:
                 until = collector.not_applicable[stage]
                 why = f"(its tests do not apply from stage {until + 1} on)"
             else:

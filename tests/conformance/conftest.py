@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import dnsgrader as g
+import fake_upstream as upstream_module
 import zonedata
 
 REPO = Path(__file__).resolve().parents[2]
@@ -187,28 +188,47 @@ def log_name(step, values):
 
 # What `spawn` (the build's command-line tests) gives a step that needs arguments to start at all,
 # when the test passes nothing of its own: the authoritative stages serve the workbook's example
-# zones (as `make step-4` does). Pooled servers get the test zones instead (step_values()).
+# zones (as `make step-4` does), stage 6 too, and forwards to the fake upstream (the stages that
+# provide "resolver", dnsgrader.PLACEHOLDERS). Pooled servers get the test zones instead
+# (step_values()).
 ZONES = Path(__file__).resolve().parents[2] / "zones"
-STEP_DEFAULT_ARGS = {
-    4: ["--zone", str(ZONES / "example.com.zone"), "--zone", str(ZONES / "2.0.192.in-addr.arpa.zone")],
-    5: ["--zone", str(ZONES / "example.com.zone"), "--zone", str(ZONES / "2.0.192.in-addr.arpa.zone")],
-}
+EXAMPLE_ZONES = ["--zone", str(ZONES / "example.com.zone"),
+                 "--zone", str(ZONES / "2.0.192.in-addr.arpa.zone")]
+STEP_DEFAULT_ARGS = {4: EXAMPLE_ZONES, 5: EXAMPLE_ZONES, 6: EXAMPLE_ZONES}
 
 
-def default_args(step, extra):
-    """`extra`, or the step's defaults when `extra` says nothing about zones (for `spawn`)."""
-    if "--zone" in extra or any(a.startswith("--zone=") for a in extra):
-        return list(extra)
-    return [*STEP_DEFAULT_ARGS.get(step, []), *extra]
+def _has_option(args, option):
+    return option in args or any(a.startswith(option + "=") for a in args)
 
 
-def step_values(step, zones):
+def default_args(step, extra, resolver=None):
+    """`extra`, after the step's defaults when `extra` says nothing about zones, and `--resolver
+    resolver` when it says nothing about a resolver (for `spawn`)."""
+    out = list(extra)
+    if not _has_option(extra, "--zone"):
+        out = [*STEP_DEFAULT_ARGS.get(step, []), *out]
+    if resolver is not None and not _has_option(extra, "--resolver"):
+        out = ["--resolver", resolver, *out]
+    return out
+
+
+def step_values(step, zones, resolver=None):
     """What the pooled `server` of `step` is started with: the values its stage's tests need (the
-    keys of dnsgrader.PLACEHOLDERS). Stages 4 and 5 serve the simple test zones; a later stage adds
-    its line here (e.g. {"resolver": ...} from stage 6 on)."""
-    if 4 <= step <= 5:
-        return {"zone": [str(p) for p in zones.simple]}
-    return {}
+    keys of dnsgrader.PLACEHOLDERS). Stages 4 to 6 serve the simple test zones; stage 6 forwards
+    the rest to `resolver`, the fake upstream's ADDRESS:PORT. A later stage adds its line here."""
+    values = {}
+    if g.provided("zone", step):
+        values["zone"] = [str(p) for p in zones.simple]
+    if g.provided("resolver", step):
+        values["resolver"] = resolver
+    return values
+
+
+def resolver_for(step, request):
+    """The fake upstream's ADDRESS:PORT for a step that forwards (started on first use), else None."""
+    if not g.provided("resolver", step):
+        return None
+    return request.getfixturevalue("fake_upstream").resolver
 
 
 class Pool:
@@ -319,6 +339,16 @@ def test_zones(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def fake_upstream():
+    """The scriptable upstream resolver of the stage-6 tests (fake_upstream.py), in a thread of
+    this process on 127.0.0.1:<free port>; started on first use, stopped at the end."""
+    upstream = upstream_module.FakeUpstream().start()
+    yield upstream
+    upstream.stop()
+    assert not upstream.errors, f"the fake upstream's thread failed: {upstream.errors[:3]}"
+
+
+@pytest.fixture(scope="session")
 def server_pool(pytestconfig, tmp_path_factory):
     pool = Pool(pytestconfig.dns_settings, tmp_path_factory.mktemp("server-logs"))
     yield pool
@@ -335,7 +365,8 @@ def _watch(request, srv):
 @pytest.fixture
 def server(step, server_pool, request, test_zones):
     """The pooled server for `step`, started with what the step needs (step_values())."""
-    srv = server_pool.get(step, step_values(step, test_zones), request.node.nodeid)
+    srv = server_pool.get(step, step_values(step, test_zones, resolver_for(step, request)),
+                          request.node.nodeid)
     _watch(request, srv)
     return srv
 
@@ -343,8 +374,12 @@ def server(step, server_pool, request, test_zones):
 @pytest.fixture
 def server_with(step, server_pool, request):
     """server_with(**values): the pooled server for `step` started with these values instead of the
-    step's, e.g. server_with(zone=[path, ...]) (keys: those of dnsgrader.PLACEHOLDERS)."""
+    step's, e.g. server_with(zone=[path, ...]) (keys: those of dnsgrader.PLACEHOLDERS); a step that
+    forwards gets the fake upstream as its resolver unless `values` name one."""
     def get(**values):
+        resolver = resolver_for(step, request)
+        if resolver is not None:
+            values = {"resolver": resolver, **values}
         srv = server_pool.get(step, {k: [str(x) for x in v] if isinstance(v, (list, tuple))
                                      else str(v) for k, v in values.items()}, request.node.nodeid)
         _watch(request, srv)
@@ -357,7 +392,8 @@ def server_with_args(step, server_pool, request, test_zones):
     """server_with_args(*extra): the pooled server for `step`, started with what the step needs and
     these options after them (the build's command-line tests, e.g. "--trace")."""
     def get(*extra):
-        values = {**step_values(step, test_zones), "args": [str(a) for a in extra]}
+        values = {**step_values(step, test_zones, resolver_for(step, request)),
+                  "args": [str(a) for a in extra]}
         srv = server_pool.get(step, values, request.node.nodeid)
         _watch(request, srv)
         return srv
@@ -385,18 +421,21 @@ def client(server, new_client):
 
 
 @pytest.fixture
-def spawn(step, dns_settings, tmp_path):
+def spawn(step, dns_settings, tmp_path, request):
     """spawn(*args, ready=True): a fresh, unpooled build/step-N process (for the command-line tests);
-    stopped after the test. process=: a subclass of g.ServerProcess (e.g. one that pipes stdout)."""
+    stopped after the test. process=: a subclass of g.ServerProcess (e.g. one that pipes stdout).
+    Stage 6 gets the example zones and `--resolver` (the fake upstream) unless `args` has them."""
     started = []
+    resolver = resolver_for(step, request)
 
     def run(*args, ready=True, port=None, host="127.0.0.1", process=g.ServerProcess):
         port = port or g.free_udp_port(host)
         binary = dns_settings.build_dir / f"step-{step}"
         if not binary.exists():
             pytest.fail(g.missing_binary(binary), pytrace=False)
-        srv = process(f"step-{step}", argv=[str(binary), "--port", str(port), *default_args(step, args)],
-                      port=port, host=host, log_path=tmp_path / f"spawned-{len(started)}.log")
+        argv = [str(binary), "--port", str(port), *default_args(step, args, resolver)]
+        srv = process(f"step-{step}", argv=argv, port=port, host=host,
+                      log_path=tmp_path / f"spawned-{len(started)}.log")
         srv.start()
         started.append(srv)
         if ready:

@@ -42,6 +42,11 @@ STAGE_NAMES = {
 }
 
 
+# From this stage on the server offers recursion (stage 6 forwards, 7 resolves): RA=1 in every
+# reply, local answers and errors included. Before it, RA=0.
+RA_FROM = 6
+
+
 # Stages graded in parts (make grade STEP=4 PART=k): a learner passes them one at a time. Each test
 # of such a stage carries @pytest.mark.part(stage, k); one without counts in the last part.
 PARTS = {
@@ -358,6 +363,10 @@ def _field_finding(field, allowed, got, sent_hdr, step, reply, sent):
         what = {"aa": "AA (authoritative answer, 0x0400)", "tc": "TC (truncated, 0x0200)",
                 "ra": "RA (recursion available, 0x0080: set from stage 6 on)",
                 "z": "Z (reserved, 0x0040)", "ad": "AD (0x0020)", "cd": "CD (0x0010)"}[field]
+        if field == "ra" and got == 0 and 1 in allowed:
+            return ("set RA (0x0080, the top bit of byte 3) in every reply: from stage 6 on the "
+                    "server offers recursion, and says so in its local answers and errors too",
+                    "RA is not set in replies (stage 6 on offers recursion)")
         if sent_hdr is not None and sent_value == got == 1 and 0 in allowed:
             # One hint for every flag copied (the details name them): the same text, kept once.
             return ("the flags set in the query came back: did you copy the whole flags word from "
@@ -551,9 +560,12 @@ def reply_fields(sent, step, rcode=NOERROR, qdcount=0):
     """The header fields the contract fixes for a reply to `sent` at `step`, with `qdcount` questions.
     Stages 2 and 3 fix every bit but CD, which may be copied (RFC 4035 3.2.2: a security-aware
     server copies it) or 0; later stages only what they keep (ID, QR, OPCODE, RD, Z, QDCOUNT, and
-    the RCODE when it is FORMERR or NOTIMP)."""
+    the RCODE when it is FORMERR or NOTIMP), and from stage 6 on, which offers recursion, RA=1 in
+    every reply."""
     q = Header.parse(sent)
     fields = dict(id=q.id, qr=1, opcode=q.opcode, rd=q.rd, z=0, qdcount=qdcount)
+    if step >= RA_FROM:
+        fields.update(ra=1)
     if step <= 3 or rcode in (FORMERR, NOTIMP):
         fields.update(rcode=rcode)
     if step <= 3:
@@ -887,10 +899,12 @@ def expect_still_answers(client, step, after):
 #                 `--zone {zone}` -> `--zone a.zone --zone b.zone`; `-z{zone}`, `--zone={zone}`
 #                 and a bare `{zone}` work the same way. No zone files: the words vanish.
 #   {zones}       every zone file, as separate words: `{zones}` -> `a.zone b.zone`.
-#   {resolver}, {root_hints}, {ns_port}: for stages 6 and 7, whose tests will provide them.
+#   {resolver}    the upstream resolver the stage-6 tests run (fake_upstream.py), as ADDRESS:PORT:
+#                 `--resolver {resolver}` -> `--resolver 127.0.0.1:40123`.
+#   {root_hints}, {ns_port}: for stage 7, whose tests will provide them.
 #
 # A value the tests provide that no placeholder of the command takes is appended as the workbook's
-# own option (`--zone FILE` for each zone file), so a server that takes the workbook's options needs
+# own option (`--zone FILE` for each zone file, `--resolver ADDRESS:PORT`), so a server that takes the workbook's options needs
 # no placeholder but {port}. Anything else in braces ({Port}, {zonefile}) is an error, and so is a
 # placeholder whose value no test of the graded stage provides ({resolver} at stage 4); only
 # `${...}`, the shell's, is left alone.
@@ -909,13 +923,14 @@ class Placeholder:
 PLACEHOLDERS = {p.name: p for p in [
     Placeholder("port", "port", "one", "--port", (1, LAST_STAGE),
                 "the UDP port to listen on (127.0.0.1)"),
-    Placeholder("zone", "zone", "each", "--zone", (4, 5),
+    Placeholder("zone", "zone", "each", "--zone", (4, 6),
                 "one zone file: the word holding it, and the option just before it, are repeated "
                 "for each zone file (`--zone {zone}`)"),
-    Placeholder("zones", "zone", "all", "--zone", (4, 5),
+    Placeholder("zones", "zone", "all", "--zone", (4, 6),
                 "every zone file, as separate words"),
-    Placeholder("resolver", "resolver", "one", None, None,
-                "the ADDRESS:PORT of the upstream resolver the tests run (stage 6, not written yet)"),
+    Placeholder("resolver", "resolver", "one", "--resolver", (6, 6),
+                "the upstream resolver to forward to, as ADDRESS:PORT: the tests' fake upstream "
+                "(127.0.0.1:PORT, fake_upstream.py)"),
     Placeholder("root_hints", "root_hints", "one", None, None,
                 "a root hints file naming the tests' root servers (stage 7, not written yet)"),
     Placeholder("ns_port", "ns_port", "one", None, None,
@@ -924,11 +939,19 @@ PLACEHOLDERS = {p.name: p for p in [
 PLACEHOLDER_RE = re.compile(r"(?<!\$)\{([^{}\s]*)\}")
 
 
+def provided(key, step):
+    """True if the tests of `step` provide the value `key` (e.g. "zone", "resolver"): some
+    placeholder takes it at that stage."""
+    return any(p.key == key and p.stages is not None and p.stages[0] <= step <= p.stages[1]
+               for p in PLACEHOLDERS.values())
+
+
 def placeholders_help():
     """The table above, for grade.py --help and error messages."""
     lines = []
     for p in PLACEHOLDERS.values():
         where = ("" if p.stages is None else " (every stage)" if p.stages == (1, LAST_STAGE) else
+                 f" (stage {p.stages[0]})" if p.stages[0] == p.stages[1] else
                  f" (stages {p.stages[0]}-{p.stages[1]})")
         lines += textwrap.wrap(p.what + where, 98, initial_indent=f"  {{{p.name}}}".ljust(15),
                                subsequent_indent=" " * 15)

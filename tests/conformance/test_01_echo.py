@@ -357,7 +357,7 @@ def test_port_in_use_exits_1(spawn, step):
 
 
 # --------------------------------------------------------------------------------------------------
-# Start-up with a zone that takes a while to load (stages 4 and 5, which load zones in setup).
+# Start-up with a zone that takes a while to load (stages 4 to 6, which load zones in setup).
 
 BIG_ZONE_NAMES = 100_000  # ~0.15 s to load (~0.5 s under AddressSanitizer), ~40 MiB in memory
 
@@ -375,7 +375,7 @@ def big_zone(tmp_path_factory):
 
 
 @pytest.mark.build_only
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 def test_port_in_use_is_reported_before_the_zones_load(spawn, step, big_zone):
     """Bind first, then load: a port in use is reported at once, not after a long load."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
@@ -402,7 +402,7 @@ def test_port_in_use_is_reported_before_the_zones_load(spawn, step, big_zone):
 
 
 @pytest.mark.build_only
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 def test_sigterm_while_the_zones_load(spawn, step, big_zone):
     """SIGTERM while a big zone loads: the handlers are in place before setup() runs, so the
     server stops with status 0 and a log line, instead of being killed without one."""

@@ -1,6 +1,6 @@
 """Stage 4, answer: an authoritative server answering from zone files (RFC 1034 4.3.2, RFC 2308,
 RFC 4592). The tests serve their own zone files (zonedata.py, written into a temporary directory):
-the pooled server of stages 4 and 5 is started with the three simple ones (`--zone FILE` each, or
+the pooled server of stages 4 to 6 is started with the three simple ones (`--zone FILE` each, or
 the {zone} placeholder of --server-cmd), and every name in them exercises one rule of the lookup:
 
   - the zone with the longest apex containing the name answers (case-insensitively); none: REFUSED;
@@ -24,8 +24,10 @@ its own, in this order:
   4.4 the full master-file syntax (syntax.test, zonedata.SYNTAX), the 512-byte limit and TC, every
       reply read by dnspython, and the shipped zones/example.com.zone.
 
-Stages 6 and later forward or resolve instead of serving zones, so these tests apply to 4 and 5
-(test_05_compression.py imports the fixtures from here)."""
+Stage 6 serves its zones by the same rules (and forwards the rest when RD=1; the Asker sends RD=0
+unless told): these tests apply to stages 4 to 6, with RA=1 at stage 6, which offers recursion.
+Stage 7 resolves instead of serving zones. (test_05_compression.py imports the fixtures from
+here.)"""
 
 import itertools
 import os
@@ -188,11 +190,14 @@ def _section_hints(section, expected, got):
 
 def expect_reply(reply, rcode, aa, answer=(), authority=(), additional=None, tc=0, ordered=False,
                  hints=()):
-    """The whole reply: header (ID, OPCODE, RD copied; QR=1, RA=0, Z=0, QDCOUNT 1, and the given
-    RCODE, AA, TC), the question echoed as sent, then the sections (additional=None: not checked)."""
+    """The whole reply: header (ID, OPCODE, RD copied; QR=1, RA=0 (1 from stage 6 on, which offers
+    recursion: test_06_forwarding.py checks local answers with this too), Z=0, QDCOUNT 1, and the
+    given RCODE, AA, TC), the question echoed as sent, then the sections (additional=None: not
+    checked)."""
     q = g.Header.parse(reply.sent)
     g.expect_header(reply.raw, reply.sent, what=f"the reply header to {reply.what}", step=reply.step,
-                    extra_hints=hints, id=q.id, qr=1, opcode=q.opcode, rd=q.rd, ra=0, z=0,
+                    extra_hints=hints, id=q.id, qr=1, opcode=q.opcode, rd=q.rd,
+                    ra=1 if reply.step >= g.RA_FROM else 0, z=0,
                     qdcount=1, rcode=rcode, aa=aa, tc=tc)
     g.expect_question(reply.raw, reply.sent, reply.q, exact=False, what=f"the reply to {reply.what}")
     expect_section(reply, "answer", list(answer), ordered=ordered, hints=hints)
@@ -211,7 +216,7 @@ NXDOMAIN_HINT = ("the name does not exist in the zone: NXDOMAIN (RCODE 3), AA=1 
 # Exact answers
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.parametrize("name,qtype,answer", [
     pytest.param("www.zone4.test.", "A", WWW_A, id="two-A"),
@@ -237,7 +242,7 @@ def test_exact_answer(asker, name, qtype, answer):
                  hints=["an exact match: the RRset of QTYPE at QNAME, AA=1 (we are the authority)"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 @pytest.mark.parametrize("qtype,answer,additional", [
     pytest.param("MX", ["zone4.test. 3600 IN MX 10 mail.zone4.test.",
@@ -257,19 +262,20 @@ def test_additional_addresses(asker, qtype, answer, additional):
                  hints=["an exact match: the RRset of QTYPE at QNAME, AA=1 (we are the authority)"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.parametrize("rd", [0, 1], ids=["rd-0", "rd-1"])
 @pytest.mark.parametrize("id_", [0x1234, 0xA5C3], ids=lambda i: f"id-{i:04x}")
 def test_header_of_an_answer(asker, id_, rd):
-    """ID, OPCODE and RD come back as sent; QR=1, AA=1, RA=0 (no recursion here), TC=0."""
+    """ID, OPCODE and RD come back as sent; QR=1, AA=1, TC=0; RA=0 (no recursion here), 1 from
+    stage 6 on (which offers recursion, even in its local answers)."""
     r = asker.ask("www.zone4.test.", "A", rd=rd, id_=id_)
     expect_reply(r, g.NOERROR, aa=1, answer=WWW_A)
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
-def test_other_query_flags_are_not_copied(asker):
+def test_other_query_flags_are_not_copied(asker, step):
     """A query with AA, TC, RA, Z, AD and CD set: none of them comes back but CD, which may (RFC 4035
     3.2.2); AA is the server's own (1: an answer from our zone). (A query with an RCODE set is
     malformed: test_03_question.py.)"""
@@ -277,11 +283,12 @@ def test_other_query_flags_are_not_copied(asker):
     r = asker.ask("www.zone4.test.", "A", flags=flags)
     g.expect_header(r.raw, r.sent, what="the reply to a query with odd flags", step=r.step,
                     extra_hints=["copy only ID, OPCODE and RD from the query (and CD if you like)"],
-                    qr=1, aa=1, tc=0, rd=1, ra=0, z=0, ad=0, cd=(0, 1), rcode=g.NOERROR)
+                    qr=1, aa=1, tc=0, rd=1, ra=1 if step >= g.RA_FROM else 0, z=0, ad=0,
+                    cd=(0, 1), rcode=g.NOERROR)
     expect_section(r, "answer", WWW_A)
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.parametrize("name", ["WWW.ZONE4.TEST.", "wWw.ZoNe4.tEsT."])
 def test_names_match_without_case_and_keep_the_querys_case(asker, name):
@@ -299,7 +306,7 @@ def test_names_match_without_case_and_keep_the_querys_case(asker, name):
                       "kept), not as the zone file spells it"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 def test_owner_case_from_the_query_not_the_zone(asker):
     """The zone file writes MiXeD; a query for mixed.zone4.test gets the owner mixed.zone4.test."""
@@ -316,7 +323,7 @@ def test_owner_case_from_the_query_not_the_zone(asker):
 # Which zone: the longest apex; none -> REFUSED
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.parametrize("name,qtype", [
     pytest.param("www.example.invalid.", "A", id="unrelated-name"),
@@ -335,7 +342,7 @@ def test_name_outside_our_zones_is_refused(asker, name, qtype):
     expect_reply(r, g.REFUSED, aa=0, additional=[], hints=hints)
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(2)
 @pytest.mark.parametrize("name,qtype,rcode,answer,authority", [
     pytest.param("www.child.zone4.test.", "A", g.NOERROR,
@@ -365,7 +372,7 @@ REFERRAL_HINT = ("the name is at or below a zone cut (NS records below the apex)
                  "the cut's NS RRset in authority and their glue addresses in additional")
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 @pytest.mark.parametrize("name,qtype", [
     pytest.param("www.sub.zone4.test.", "A", id="below-the-cut"),
@@ -384,7 +391,7 @@ def test_referral(asker, name, qtype):
                  hints=[REFERRAL_HINT])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 def test_glue_goes_only_with_referrals(asker):
     """mx.zone4.test's MX names ns1.sub.zone4.test, whose address is glue (below the cut at sub):
@@ -397,7 +404,7 @@ def test_glue_goes_only_with_referrals(asker):
                         "section of a referral, never of an authoritative answer"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 def test_ds_at_the_cut_is_answered_by_the_parent(asker):
     """DS is the one type that lives on the parent's side of a cut (RFC 4035 3.1.4.1): a DS
@@ -409,7 +416,7 @@ def test_ds_at_the_cut_is_answered_by_the_parent(asker):
                         "NOERROR, AA=1 and the SOA when there is no DS (not a referral)"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 def test_any_gets_one_rrset(asker):
     """ANY at zone4.test (SOA, NS, MX, A): one RRset, the first, as RFC 8482 4.1 recommends;
@@ -420,7 +427,7 @@ def test_any_gets_one_rrset(asker):
                  hints=["answer ANY with one RRset of the name (RFC 8482), not every RRset"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.parametrize("qtype", ["AXFR", "IXFR"])
 def test_zone_transfer_over_udp_is_notimp(asker, qtype):
@@ -435,7 +442,7 @@ def test_zone_transfer_over_udp_is_notimp(asker, qtype):
 # CNAME
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 @pytest.mark.parametrize("name,rcode,answer,authority", [
     pytest.param("web.zone4.test.", g.NOERROR,
@@ -463,7 +470,7 @@ def test_cname_chain(asker, name, rcode, answer, authority):
                         "QTYPE at its target, in any of our zones, and add what is found there"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 @pytest.mark.parametrize("qtype,rcode,authority", [
     pytest.param("A", g.NXDOMAIN, [NEG_SOA4], id="target-does-not-exist"),
@@ -476,7 +483,7 @@ def test_cname_to_a_missing_name(asker, qtype, rcode, authority):
                  authority=authority, hints=[NXDOMAIN_HINT + ", after the CNAME that led there"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 def test_cname_to_a_name_without_the_type(asker):
     """web -> www, asked for AAAA: www has no AAAA, so the CNAME, then NODATA's SOA in authority."""
@@ -485,7 +492,7 @@ def test_cname_to_a_name_without_the_type(asker):
                  authority=[NEG_SOA4], hints=[NODATA_HINT + ", after the CNAME that led there"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 def test_cname_loop_stops(asker, auth):
     """loop1 -> loop2 -> loop1: the chain stops where it would repeat itself; the reply is the two
@@ -498,7 +505,7 @@ def test_cname_loop_stops(asker, auth):
     g.expect_still_answers(asker.client, asker.step, after="a query for a CNAME loop")
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 def test_long_cname_chain_stops_after_eight_links(asker):
     """long-0 -> long-1 -> ... -> long-12 (A): at most 8 links are followed, so the answer is the
@@ -523,7 +530,7 @@ def test_long_cname_chain_stops_after_eight_links(asker):
 # NODATA and NXDOMAIN
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(2)
 @pytest.mark.parametrize("name,qtype,authority", [
     pytest.param("www.zone4.test.", "AAAA", NEG_SOA4, id="type-missing"),
@@ -545,7 +552,7 @@ def test_nodata(asker, name, qtype, authority):
     expect_reply(r, g.NOERROR, aa=1, answer=[], authority=[authority], additional=[], hints=hints)
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(2)
 @pytest.mark.parametrize("name,qtype,authority", [
     pytest.param("nosuch.zone4.test.", "A", NEG_SOA4, id="nxdomain"),
@@ -565,7 +572,7 @@ def test_nxdomain(asker, name, qtype, authority):
 # Wildcards (RFC 4592)
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 @pytest.mark.parametrize("name", ["foo.wild.zone4.test.", "x.y.wild.zone4.test.",
                                   "FoO.Wild.zone4.test."],
@@ -585,7 +592,7 @@ def test_wildcard_answers_with_the_query_name(asker, name):
                       "not *.wild.zone4.test"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(3)
 @pytest.mark.parametrize("name,qtype,rcode,answer", [
     pytest.param("foo.wild.zone4.test.", "A", g.NOERROR, [], id="wildcard-without-the-type"),
@@ -645,7 +652,7 @@ SYNTAX_ANSWERS = [
 ]
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(4)
 @pytest.mark.parametrize("name,qtype,answer,feature", SYNTAX_ANSWERS)
 def test_master_file_syntax(server_with, test_zones, new_client, step, name, qtype, answer,
@@ -673,7 +680,7 @@ def expect_fits(reply):
                       "does not fit, leave it out and set TC"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(4)
 @pytest.mark.parametrize("edns", [None, 4096], ids=["plain", "edns-4096"])
 def test_rrset_too_big_sets_tc(asker, edns):
@@ -689,7 +696,7 @@ def test_rrset_too_big_sets_tc(asker, edns):
     expect_reply(r, g.NOERROR, aa=1, tc=1, answer=[], authority=[], additional=[], hints=hints)
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(4)
 def test_answer_keeps_the_rrsets_that_fit(asker):
     """tobig -> big: the CNAME fits, the 40 A records do not: the answer keeps the CNAME, TC=1."""
@@ -700,7 +707,7 @@ def test_answer_keeps_the_rrsets_that_fit(asker):
                  hints=["keep the RRsets that fitted, drop the one that did not (whole), set TC"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(4)
 def test_referral_with_too_much_glue_drops_glue_without_tc(asker):
     """g.zone4.test is delegated to 10 name servers, each with A and AAAA glue: the NS RRset fits, not
@@ -737,7 +744,7 @@ MANY = [(n, t) for n in ["zone4.test.", "www.zone4.test.", "web.zone4.test.", "f
         for t in ["A", "AAAA", "NS", "MX", "TXT", "SOA", "CNAME", "ANY"]]
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(4)
 def test_dnspython_reads_every_reply(auth, new_client, step):
     """120 queries (15 names x 8 types, including ANY): each reply is a well-formed message that
@@ -765,7 +772,7 @@ def test_dnspython_reads_every_reply(auth, new_client, step):
 # The shipped zone
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(4)
 def test_shipped_example_zone_loads_and_answers(server_with, new_client, step):
     """zones/example.com.zone, the zone `make step-4` serves, loads; www.example.com A is answered."""
@@ -787,6 +794,8 @@ def run_step(dns_settings, step, *args, timeout=5, hints=()):
     if not binary.exists():
         pytest.fail(g.missing_binary(binary), pytrace=False)
     argv = [str(binary), "--port", str(g.free_udp_port()), *args]
+    if g.provided("resolver", step):  # required there; never used: these servers exit at once
+        argv += ["--resolver", "127.0.0.1:53"]
     try:
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL), argv
@@ -818,7 +827,7 @@ BAD_ZONES = [
 ]
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.build_only
 @pytest.mark.parametrize("text,line,word", BAD_ZONES)
@@ -839,7 +848,7 @@ def test_bad_zone_file_stops_the_program(dns_settings, step, tmp_path, text, lin
                       "half a zone"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.build_only
 def test_bad_second_zone_file_is_named(dns_settings, step, tmp_path, test_zones):
@@ -854,7 +863,7 @@ def test_bad_second_zone_file_is_named(dns_settings, step, tmp_path, test_zones)
                details=[f"command: {' '.join(argv)}"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.build_only
 def test_two_files_of_one_zone(dns_settings, step, tmp_path):
@@ -879,7 +888,7 @@ NOT_FILES = [
 ]
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.build_only
 @pytest.mark.parametrize("kind,words", NOT_FILES)
@@ -906,7 +915,7 @@ def test_zone_that_is_not_a_file(dns_settings, step, tmp_path, kind, words):
                       "directory\"), not a read error"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=6)
 @part(1)
 @pytest.mark.build_only
 def test_missing_zone_file(dns_settings, step, tmp_path):
@@ -919,7 +928,7 @@ def test_missing_zone_file(dns_settings, step, tmp_path):
                details=[f"command: {' '.join(argv)}"])
 
 
-@pytest.mark.stage(4, until=5)
+@pytest.mark.stage(4, until=5)  # stage 6 forwards: its zones are optional
 @part(1)
 @pytest.mark.build_only
 def test_no_zone_exits_2(dns_settings, step):

@@ -12,7 +12,8 @@ answering queries of up to 16 questions, whose names may point into each other.
     keeps answering.
 
 The zones are test_04_answer.py's (served by the same fixtures); every stage-4 test also runs at
-stage 5."""
+stage 5. Stage 6 serves its zones the same way: these tests run there too (RD=0: nothing is
+forwarded)."""
 
 import struct
 
@@ -150,7 +151,7 @@ def walk_or_fail(raw, sent, what):
 # Writing: compressed names
 
 
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5, until=6)
 @pytest.mark.parametrize("name,qtype", [
     pytest.param("www.zone4.test.", "A", id="A"),
     pytest.param("zone4.test.", "MX", id="MX"),
@@ -187,7 +188,7 @@ def test_first_answer_owner_points_to_the_question(asker, name, qtype):
                expected=name, got=owners[0], sent=r.sent)
 
 
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5, until=6)
 @pytest.mark.parametrize("name,qtype", [
     pytest.param("zone4.test.", "MX", id="MX-and-additional"),
     pytest.param("zone4.test.", "NS", id="NS-and-additional"),
@@ -242,7 +243,7 @@ def uncompressed_size(msg):
     return size
 
 
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5, until=6)
 @pytest.mark.parametrize("name,qtype", [
     pytest.param("www.sub.zone4.test.", "A", id="referral"),
     pytest.param("zone4.test.", "MX", id="MX"),
@@ -311,7 +312,7 @@ def expect_questions_echoed(raw, sent, what):
                                  "be compressed in the reply, but must read the same"])
 
 
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5, until=6)
 def test_second_question_points_into_the_first(asker, step):
     """Two questions; the second's name is the label "mail" then a pointer to offset 16, where
     "zone4.test." starts inside the first question (03 www 05 zone4 04 test 00): both are answered,
@@ -324,7 +325,8 @@ def test_second_question_points_into_the_first(asker, step):
     what = "www.zone4.test. A + mail.zone4.test. A (compressed)"
     if not answers_several_questions(raw, sent, what, step):
         return
-    g.expect_header(raw, sent, what=f"the reply to {what}", step=step, id=0x5A01, qr=1, rd=0, ra=0,
+    g.expect_header(raw, sent, what=f"the reply to {what}", step=step, id=0x5A01, qr=1, rd=0,
+                    ra=1 if step >= g.RA_FROM else 0,
                     rcode=g.NOERROR, aa=1, tc=0, qdcount=2,
                     extra_hints=["a stage-5 server takes up to 16 questions: each is answered into "
                                  "the same reply", "the second name is 'mail' then the pointer "
@@ -342,7 +344,7 @@ class ReplyView:
         self.sent, self.raw, self.msg, self.what = sent, raw, msg, what
 
 
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5, until=6)
 @pytest.mark.parametrize("questions,rcode", [
     pytest.param([WWW_Q + A_IN, b"\x03def" + ZONE4_PTR + A_IN,
                   b"\x07example\x07invalid\x00" + A_IN], g.NXDOMAIN, id="noerror-nxdomain-refused"),
@@ -381,7 +383,7 @@ SIXTEEN = [
 ]
 
 
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5, until=6)
 def test_sixteen_questions_are_answered(asker, step):
     """16 questions, the most a query may carry: one reply, QDCOUNT 16, NOERROR (every name exists),
     each question echoed, at most 512 bytes, readable by dnspython."""
@@ -406,7 +408,7 @@ def test_sixteen_questions_are_answered(asker, step):
         g.fail(f"the reply to {what} is longer than 512 bytes", got=f"{len(raw)} bytes", sent=sent)
 
 
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5, until=6)
 def test_questions_over_512_bytes_get_tc(asker, step):
     """Eight questions of 110 octets that share nothing but the root: even compressed, the
     questions alone pass 512 bytes. The reply is the header alone with TC=1 and QDCOUNT 0 (as NSD
@@ -427,7 +429,7 @@ def test_questions_over_512_bytes_get_tc(asker, step):
     g.expect_bytes(raw, raw[:g.HEADER_SIZE], f"the reply to {what} (the header alone)", sent=sent)
 
 
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5, until=6)
 def test_rdata_names_keep_the_zones_case(asker):
     """ZONE4.TEST. NS: the answer's owner points at the question (c0 0c, so it reads ZONE4.TEST.),
     but the NS target is ns1.zone4.test. as the zone writes it: compression matches suffixes byte
@@ -507,7 +509,7 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5, until=6)
 @pytest.mark.parametrize("sent,reason", HOSTILE)
 def test_hostile_questions_get_formerr(asker, step, sent, reason):
     """Malformed question sections, mostly with pointers: FORMERR (header only), and the server still

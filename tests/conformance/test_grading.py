@@ -8,7 +8,9 @@ The stand-ins, each right or with one mistake a learner made:
                       record, takes 0x40-0xBF as a label length; or copies CD (allowed);
   fixed_server.py     stage 4 up to part 4.1: fixed answers from simple zone files;
   proxy_server.py     build/step-N behind a proxy that does what the RFCs allow differently: copies
-                      CD, answers a query of several questions with FORMERR (RFC 9619).
+                      CD, answers a query of several questions with FORMERR (RFC 9619);
+  forward_server.py   stage 6 (build/step-5 for the local zones): sequential upstream IDs, one
+                      upstream socket, any reply accepted, blocking on the upstream, RA left 0.
 For each mistake the report's first failure must name it (its cause); for what the RFCs allow, the
 grade must pass and say what it saw.
 
@@ -32,6 +34,7 @@ HEADER = f"{sys.executable} {HERE / 'header_server.py'}"
 QUESTION = f"{sys.executable} {HERE / 'question_server.py'}"
 FIXED = f"{sys.executable} {HERE / 'fixed_server.py'}"
 PROXY = f"{sys.executable} {HERE / 'proxy_server.py'}"
+FORWARD = f"{sys.executable} {HERE / 'forward_server.py'}"
 
 pytestmark = pytest.mark.selftest  # not part of grading; not run with --server-cmd
 
@@ -88,10 +91,32 @@ def grade_cmd(*args):
     return [sys.executable, str(GRADE), *args]
 
 
+# The stage-6 stand-in, graded on the stage-6 tests that show each mistake; the one that passes
+# leaves out the three that measure time, which all the grades running at once could slow down.
+FORWARD_RIGHT = "test_06 and not slow_upstream and not silent_upstream and not max_pending"
+FORWARD_MISTAKES = {
+    "sequential-ids": "test_upstream_ids",
+    "one-socket": "test_upstream_ids",
+    "accept-any": "test_forged_reply",
+    "blocking": "test_slow_upstream",
+    "no-ra": "test_answer_is_relayed",
+}
+
+
+def forward_grade(build_dir, option, keyword):
+    cmd = (f"{FORWARD} {option} --backend {build_dir / 'step-5'} --port {{port}} --zone {{zone}} "
+           "--resolver {resolver}")
+    return grade_cmd("--step", "6", "--server-cmd", cmd, "-k", keyword)
+
+
 def all_runs(build_dir):
     """name -> the command of one run, or None when what it needs is not built."""
     step5 = build_dir / "step-5"
+    forwards = {f"forward-{m}": forward_grade(build_dir, f"--{m}", k) if step5.exists() else None
+                for m, k in FORWARD_MISTAKES.items()}
     return {
+        **forwards,
+        "forward": forward_grade(build_dir, "", FORWARD_RIGHT) if step5.exists() else None,
         # The drop tests against header_server.py
         "suite-drops": suite("", *DROP_TESTS),
         "suite-answers-responses": suite("--answer-responses",
@@ -267,6 +292,15 @@ def test_placeholders_are_filled(cmd, expanded):
     assert g.expand_command(cmd, {"port": 53, "zone": ["/z/a.zone", "/z/b c.zone"]}) == expanded
 
 
+def test_resolver_placeholder_is_filled_or_appended():
+    values = {"port": 53, "zone": ["/z/a.zone"], "resolver": "127.0.0.1:5353"}
+    assert g.expand_command("s -p {port} -r {resolver} {zones}", values) == \
+        "s -p 53 -r 127.0.0.1:5353 /z/a.zone"
+    assert g.expand_command("s --port {port}", values) == \
+        "s --port 53 --zone /z/a.zone --resolver 127.0.0.1:5353"
+    assert g.check_command("s --port {port} --zone {zone} --resolver {resolver}", 6) is None
+
+
 def test_zone_placeholder_without_zones_vanishes():
     assert g.expand_command("s --port {port} --zone {zone} -v", {"port": 53}) == "s --port 53  -v"
     assert g.check_command("s --port {port} --zone {zone}", 3) is None
@@ -369,6 +403,34 @@ def test_answering_several_questions_is_said(runs):
     r, _, _ = runs["build-5-multi"]
     assert r.returncode == 0, show(r)
     assert "queries of several questions get every question answered" in r.stdout, show(r)
+
+
+# --------------------------------------------------------------------------------------------------
+# Stage 6: forwarding
+
+
+def test_a_right_forwarder_passes_stage_6(runs):
+    """forward_server.py, its local zones served by build/step-5, passes the stage-6 tests (but the
+    three that measure time, see FORWARD_RIGHT)."""
+    r, rows, _ = runs["forward"]
+    assert r.returncode == 0 and "Result: PASS (stage 6)" in r.stdout, show(r)
+    assert rows[6]["what"] == "forwarding" and rows[6]["passed"] > 20, show(r)
+
+
+@pytest.mark.parametrize("mistake,cause", [
+    ("sequential-ids", "upstream query IDs are predictable (sequential)"),
+    ("one-socket", "upstream queries leave from one source port"),
+    ("accept-any", "a reply that does not match the upstream query is accepted (with another ID)"),
+    ("blocking", "a slow upstream delays other queries: the server waits for it"),
+    ("no-ra", "RA is not set in replies (stage 6 on offers recursion)"),
+])
+def test_a_forwarding_mistake_is_named(runs, mistake, cause):
+    r, rows, _ = runs[f"forward-{mistake}"]
+    assert r.returncode == 1 and rows[6]["result"] == "FAIL", show(r)
+    text = lead(r.stdout)
+    assert "(stage 6)" in text.split("\n", 1)[0], show(r)
+    assert f"  cause: {cause}\n" in text, show(r)
+    assert "hint: " in text and "Traceback" not in r.stdout + r.stderr, show(r)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -527,9 +527,9 @@ PLAIN = {0xB060: plain_query(0xB060)}
 
 def formerr_fields(sent, step):
     """Every field of a FORMERR reply: reply_fields() plus what a header-only reply fixes."""
-    fields = g.reply_fields(sent, step, rcode=g.FORMERR)  # CD: copied or 0
+    fields = g.reply_fields(sent, step, rcode=g.FORMERR)  # CD: copied or 0; RA=1 from stage 6
     fields.update(aa=0, tc=0, ad=0, ancount=0, nscount=0, arcount=0)
-    if step <= 5:  # RA says "recursion available": the servers up to stage 5 do not recurse
+    if step < g.RA_FROM:  # RA says "recursion available": the servers up to stage 5 do not recurse
         fields.update(ra=0)
     return fields
 

@@ -1,4 +1,4 @@
-"""zonedata: the zone files the stage-4 and stage-5 tests serve, written into the session's temporary
+"""zonedata: the zone files the tests of stages 4 to 6 serve, written into the session's temporary
 directory (conftest.py's test_zones fixture). Every name in them exercises one rule of the lookup;
 test_04_answer.py says which.
 

@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 # against step N's code (common/ plus the newest copy of each file in steps/01..N, as the
 # Makefile's `overlay` gives it). A source whose code under test differs between steps is built
 # for each of them; the targets of one source share its seeds, tests/fuzz/corpus/SOURCE/.
-FUZZ_TARGETS ?= query name trace zone-4 zone-5 answer-4 answer-5 roundtrip-5
+FUZZ_TARGETS ?= query name trace zone-4 zone-5 answer-4 answer-5 roundtrip-5 relay-6
 FUZZ_DIR     := build/fuzz
 
 fuzz_source  = $(firstword $(subst -, ,$(1)))

@@ -253,6 +253,10 @@ def main():
     write("roundtrip", replies)
     write("roundtrip", {k: wire[k] for k in ["dig-google", "multi-question-pointers",
                                              "answer-in-query"] + hops})
+    # An upstream's replies, as the forwarder relays them (step 6): the same real replies.
+    write("relay", replies)
+    write("relay", {k: wire[k] for k in ["dig-google", "multi-question-pointers",
+                                         "answer-in-query"] + hops})
     write("trace", replies)
     write("trace", wire)
     zones = dict(ZONE_SNIPPETS)

@@ -38,6 +38,11 @@ void test_lookup_register(void);
 void test_resp_register(void);
 void test_auth_register(void);
 void test_compress_register(void);
+/* steps/06-forwarding/ */
+void test_loop_register(void);
+void test_upstream_register(void);
+void test_relay_register(void);
+void test_forward_register(void);
 
 /*
  * Assertions that say what was expected and what came instead, so a failure
