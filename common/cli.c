@@ -116,11 +116,20 @@ enum cli_result cli_parse(int argc, char **argv, const struct cli_extra *extras,
     return CLI_RUN;
 }
 
+enum {
+    CLI_USAGE_COLUMN = 20, /* width of the option column in --help */
+};
+
 static void cli_usage_line(FILE *f, const char *name, const char *arg, const char *help)
 {
     char left[64];
-    snprintf(left, sizeof left, "--%s%s%s", name, arg ? " " : "", arg ? arg : "");
-    fprintf(f, "  %-20s %s\n", left, help);
+    int len = snprintf(left, sizeof left, "--%s%s%s", name, arg ? " " : "", arg ? arg : "");
+    /* An option too long for the column gets its help on the next line,
+     * lined up with the others', rather than pushing it out of line. */
+    if (len > CLI_USAGE_COLUMN)
+        fprintf(f, "  %s\n  %-*s %s\n", left, CLI_USAGE_COLUMN, "", help);
+    else
+        fprintf(f, "  %-*s %s\n", CLI_USAGE_COLUMN, left, help);
 }
 
 void cli_usage(FILE *f, const char *program, const char *summary, const struct cli_extra *extras,

@@ -31,9 +31,12 @@ commands as printed, each followed by its output (standard output and standard e
 in order), unless compare= says otherwise; a block without a `$ ` line is compared with what its
 hidden commands printed. Options:
 
-  server=N        before the block, start build/step-N as `make step-N` would (steps 4 and 5
-                  with the Makefile's default --zone options) on the checker's port, wait until it
-                  logs "listening on", and stop it (SIGTERM) after the block
+  server=N        before the block, start build/step-N on the checker's port as `make step-N`
+                  would: steps 4 and 5 with the Makefile's default --zone options, step 6 through
+                  its STEP_LAUNCH_6, tests/with-upstream.sh, which first starts the upstream
+                  (build/step-5 serving the example zones) on the port after the checker's (2054
+                  in the text); wait until it logs "listening on", and stop it, upstream and all
+                  (SIGTERM to its process group), after the block
   args='...'      more arguments for that server (e.g. '--trace' or '--zone /tmp/x.zone')
   compare=out     the default: the block's commands and their output
   compare=trace   the server's standard output (what --trace prints) after the commands
@@ -77,7 +80,9 @@ beside anything else on the machine:
 
   - 2053, the workbook's port, becomes a free 127.0.0.1 port the checker picked, and 2054 (a
     second server's) the port after it, in commands, hidden commands and saved files;
-    `build/step-N` run without --port and `make step-N` get `--port` the first. Servers listen
+    `build/step-N` run without --port and `make step-N` get `--port` the first. Every command
+    and server runs with UPSTREAM_PORT set to the second port (so the upstream `make step-6`
+    starts is on it too) and without RESOLVER (so it starts one). Servers listen
     on 127.0.0.1 only.
   - /tmp/ becomes a temporary directory of the checker's, one per run, shared by the blocks in
     the order the chapters print them (a file one block writes, a later one reads; chapter 5
@@ -97,6 +102,8 @@ the same normalisations, and nothing else is ignored:
   - what dig, kdig and drill make up or measure: `id: N`, `Query time: N msec`, the `WHEN:`
     date, the hex of `COOKIE:`, dig's version in its `; <<>> DiG ... <<>>` line, kdig's
     `;; Time` date and its `(UDP) in N ms`;
+  - the Makefile line in make's `make: *** [Makefile:N: grade] Error 1`, which moves whenever
+    the Makefile is edited above that rule;
   - what vary= and mask= name for the block.
 
 A printed line `...` stands for any number of lines (none included); a printed line that ends in
@@ -327,6 +334,15 @@ class Session:
     def close(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def env(self):
+        """The environment of every command and server: `make step-6` and tests/with-upstream.sh
+        start their upstream on the second port (2054 in the text), never on the real 2054, and
+        a RESOLVER the reader's environment may hold does not replace it."""
+        env = dict(os.environ)
+        env["UPSTREAM_PORT"] = self.port2
+        env.pop("RESOLVER", None)
+        return env
+
     def rewrite(self, text):
         """A command (or a saved file) as the checker runs it."""
         text = re.sub(r"(?<![\d])2053(?![\d])", self.port, text)
@@ -375,6 +391,7 @@ def normalise(lines, block):
         line = re.sub(r"^; <<>> DiG \S+ <<>>", "; <<>> DiG <version> <<>>", line)
         line = re.sub(r"^;; Time \d{4}-.*", ";; Time <date>", line)  # kdig
         line = re.sub(r"\(UDP\) in [\d.]+ ms$", "(UDP) in <n> ms", line)  # kdig
+        line = re.sub(r"^(make(?:\[\d+\])?: \*\*\* \[Makefile):\d+:", r"\1:<line>:", line)
         if "id" in block.vary:
             line = re.sub(r"^([0-9a-f]{4} +)[0-9a-f]{2} [0-9a-f]{2}( +ID +)\d+ \(0x[0-9a-f]{4}\)",
                           r"\1<id>\2<id>", line)
@@ -491,23 +508,32 @@ def excerpt_diff(want, got):
 
 
 def server_command(step, args, session):
-    """build/step-N with what `make step-N` gives it (the Makefile's STEP_DEFAULTS_N)."""
+    """build/step-N with what `make step-N` gives it: the Makefile's recipe is `STEP_LAUNCH_N
+    build/step-N STEP_NEEDS_N STEP_DEFAULTS_N ARGS` (step 6: tests/with-upstream.sh build/step-6
+    build/step-5, which starts the upstream on UPSTREAM_PORT, see Session.env())."""
     with open(os.path.join(ROOT, "Makefile"), encoding="utf-8") as f:
         mk = f.read()
     variables = dict(re.findall(r"^(\w+)\s*:?=\s*(.*)$", mk, re.M))
-    defaults = variables.get(f"STEP_DEFAULTS_{step}", "")
-    defaults = re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), ""), defaults)
-    return (f"{session.build_dir}/step-{step} --port {session.port} {defaults} "
+    variables["BUILD"] = session.build_dir
+
+    def value(name):
+        return re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), ""),
+                      variables.get(name, "")).strip()
+
+    launch = value(f"STEP_LAUNCH_{step}")
+    needs = value(f"STEP_NEEDS_{step}")
+    return (f"{launch + ' ' if launch else ''}{session.build_dir}/step-{step} "
+            f"{needs + ' ' if needs else ''}--port {session.port} {value(f'STEP_DEFAULTS_{step}')} "
             f"{session.rewrite(args)}")
 
 
-def launch(command, out_path, err_path=None):
+def launch(command, out_path, err_path=None, env=None):
     """Starts `command` (bash) in a session of its own; stdout to out_path, stderr to err_path
     (or with stdout)."""
     out = open(out_path, "wb")
     err = open(err_path, "wb") if err_path else subprocess.STDOUT
     p = subprocess.Popen(["bash", "-c", command], cwd=ROOT, stdout=out, stderr=err,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
+                         stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     out.close()
     if err_path:
         err.close()
@@ -597,7 +623,7 @@ def can_forge():
 
 
 def block_env(block, session):
-    env = dict(os.environ)
+    env = session.env()
     for name, value in block.env:
         env[name] = session.rewrite(value)
     return env
@@ -640,7 +666,8 @@ def run_block(block, session):
         for cmd in block.before:
             run_command(session.rewrite(cmd), block_env(block, session), block.timeout, run_path)
         if block.server is not None:
-            server = launch(server_command(block.server, block.args, session), out_path, err_path)
+            server = launch(server_command(block.server, block.args, session), out_path, err_path,
+                            session.env())
             if not wait_listening(server, err_path):
                 raise RuntimeError(f"the server did not start:\n{read(err_path)}")
         first = None
@@ -661,7 +688,8 @@ def run_block(block, session):
             if n == first:
                 # The block's own server: started in the background, and once it listens the
                 # hidden commands run; what it printed is read at the end of the block.
-                started = launch(assignments + session.rewrite(cmd), start_path)
+                started = launch(assignments + session.rewrite(cmd), start_path,
+                                 env=block_env(block, session))
                 wait_listening(started, start_path)
                 run_hidden()
                 outputs.append(None)
