@@ -126,6 +126,19 @@ diff_file = $(if $(1),echo "=== $(2): changed from $(1)"; diff -u --label $(1) -
 
 $(foreach d,$(STEP_DIRS),$(eval $(call STEP_RULES,$(d),$(call step_num,$(d)))))
 
+# The sandbox internet (zones/sandbox/README.md): a root, top-level and second-level name
+# servers on 127.0.0.x, one $(BUILD)/step-5 per line of zones/sandbox/servers, all on port
+# SANDBOX_PORT, in the background, for the iterative resolver of step 7 to walk.
+# tests/sandbox.sh starts and stops them: PIDs in $(BUILD)/sandbox/pids, a log per address
+# beside them. Starting a running sandbox, or stopping a stopped one, says so and succeeds.
+SANDBOX_PORT ?= 5300
+.PHONY: sandbox sandbox-stop
+sandbox: $(BUILD)/step-5
+	@SANDBOX_BINARY=$(BUILD)/step-5 SANDBOX_DIR=$(BUILD)/sandbox SANDBOX_PORT=$(SANDBOX_PORT) \
+	    tests/sandbox.sh start
+sandbox-stop:
+	@SANDBOX_DIR=$(BUILD)/sandbox tests/sandbox.sh stop
+
 # A unit-test binary per layer that has tests: tests/unit/main.c runs the suites that
 # suites.c of its directory registers.
 $(BUILD)/unit/common: $(UNIT_COMMON_OBJ) $(COMMON_OBJ)
@@ -179,6 +192,9 @@ help:
 	@echo 'make step-N           build and start the stage-N server on 127.0.0.1:2053 (ARGS="--trace")'
 	@echo '                      (step 6 forwards to a step-5 server it starts on port $(UPSTREAM_PORT),'
 	@echo '                      or to RESOLVER=ip:port)'
+	@echo 'make sandbox          start the sandbox internet of zones/sandbox/ for step 7, in the'
+	@echo '                      background: name servers on 127.0.0.x, port $(SANDBOX_PORT) (SANDBOX_PORT=P)'
+	@echo 'make sandbox-stop     stop it'
 	@echo 'make test             check packages, build, run the unit and conformance tests'
 	@echo 'make unit             only the CUnit tests (common/ and each step that has its own)'
 	@echo 'make check-layout     check the copy-on-change layout of steps/'
