@@ -73,6 +73,12 @@ STEP_LAUNCH_6   := tests/with-upstream.sh
 STEP_NEEDS_6    := $(BUILD)/step-5
 UPSTREAM_PORT   ?= 2054
 export UPSTREAM_PORT RESOLVER
+# The resolver starts from the root servers of the sandbox internet (make sandbox, started by
+# tests/with-sandbox.sh if it is not running), or of ROOT_HINTS=file with NS_PORT=port (53) on a
+# machine with internet access.
+STEP_LAUNCH_7   := tests/with-sandbox.sh
+STEP_NEEDS_7    := $(BUILD)/step-5
+export ROOT_HINTS NS_PORT SANDBOX_PORT
 
 # Arguments for `make step-N ARGS='--trace'`, and what `make grade` grades.
 ARGS   ?=
@@ -191,7 +197,8 @@ help:
 	@echo 'make                  build every step into $(BUILD)/step-N'
 	@echo 'make step-N           build and start the stage-N server on 127.0.0.1:2053 (ARGS="--trace")'
 	@echo '                      (step 6 forwards to a step-5 server it starts on port $(UPSTREAM_PORT),'
-	@echo '                      or to RESOLVER=ip:port)'
+	@echo '                      or to RESOLVER=ip:port; step 7 resolves in the sandbox internet,'
+	@echo '                      started if needed, or from ROOT_HINTS=file NS_PORT=53)'
 	@echo 'make sandbox          start the sandbox internet of zones/sandbox/ for step 7, in the'
 	@echo '                      background: name servers on 127.0.0.x, port $(SANDBOX_PORT) (SANDBOX_PORT=P)'
 	@echo 'make sandbox-stop     stop it'

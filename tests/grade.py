@@ -201,15 +201,18 @@ def epilog():
     parts = "\n".join(f"  {s}.{k}  {name}" for s, p in g.PARTS.items() for k, name in p.items())
     return (f"placeholders in --server-cmd (filled by the grader):\n{g.placeholders_help()}\n"
             "A value no placeholder takes is appended as the workbook's own option (--zone FILE\n"
-            "for each zone file, --resolver ADDRESS:PORT), so a server that takes the workbook's\n"
-            "options needs only {port}. Anything else in braces is an error.\n\n"
+            "for each zone file, --resolver ADDRESS:PORT, --root-hints FILE, --ns-port P), so a\n"
+            "server that takes the workbook's options needs only {port}. Anything else in braces\n"
+            "is an error.\n\n"
             f"parts (--part K grades stage 4 up to part K):\n{parts}\n\n"
             "examples:\n"
             "  tests/grade.py --step 3 --server-cmd 'python3 my.py --port {port}'\n"
             "  tests/grade.py --step 4 --part 1 --server-cmd './my-server -p {port} -z {zone}'\n"
             "  tests/grade.py --step 5 --server-cmd 'java -jar dns.jar {port} {zones}'\n"
             "  tests/grade.py --step 6 --server-cmd 'python3 fwd.py --port {port} --zone {zone} "
-            "--resolver {resolver}'")
+            "--resolver {resolver}'\n"
+            "  tests/grade.py --step 7 --server-cmd 'python3 res.py --port {port} --root-hints "
+            "{root_hints} --ns-port {ns_port}'")
 
 
 def main():

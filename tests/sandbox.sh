@@ -29,6 +29,10 @@ dir=${SANDBOX_DIR:-$here/build/sandbox}
 port=${SANDBOX_PORT:-5300}
 extra=${SANDBOX_ARGS:-}
 pidfile=$dir/pids
+detach=
+if command -v setsid >/dev/null 2>&1; then
+    detach=setsid
+fi
 
 # Bounded waits: 100 checks 50 ms apart for the servers to listen, 40 for them to stop.
 START_CHECKS=100
@@ -124,9 +128,11 @@ launch() {
         n=$((n - 1))
     done
     # stdin, stdout and stderr away from the caller's: make (or a test) that started the
-    # sandbox must not wait for these processes to close its pipes.
+    # sandbox must not wait for these processes to close its pipes. In a session of their own
+    # (setsid, when there is one): Ctrl-C on `make step-7`, which started them, stops the
+    # resolver, not the sandbox, which runs until `make sandbox-stop`.
     # shellcheck disable=SC2086 # SANDBOX_ARGS is a list of words
-    "$binary" --address "$addr" --port "$port" --log-level debug "$@" $extra \
+    $detach "$binary" --address "$addr" --port "$port" --log-level debug "$@" $extra \
         </dev/null >"$dir/$addr.log" 2>&1 &
     echo "$! $addr $port" >>"$pidfile"
 }

@@ -14,7 +14,7 @@ if [ -n "${RESOLVER:-}" ]; then
     exec "$step" --resolver "$RESOLVER" "$@"
 fi
 port=${UPSTREAM_PORT:-2054}
-here=$(dirname "$0")/..
+here=$(dirname "$(dirname "$0")")
 "$upstream" --port "$port" --log-level warn \
     --zone "$here/zones/example.com.zone" --zone "$here/zones/2.0.192.in-addr.arpa.zone" &
 upstream_pid=$!

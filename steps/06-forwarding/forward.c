@@ -1,5 +1,4 @@
-/* forward: the forwarder — local zones first, every other question asked of an upstream resolver.
- */
+/* forward: the forwarder — local zones first, every other question asked of a resolver. */
 #include "forward.h"
 
 #include <errno.h>

@@ -1,5 +1,4 @@
-/* forward: the forwarder — local zones first, every other question asked of an upstream resolver.
- */
+/* forward: the forwarder — local zones first, every other question asked of a resolver. */
 #ifndef DNS_FORWARD_H
 #define DNS_FORWARD_H
 
@@ -15,8 +14,8 @@
 #include "upstream.h"
 
 enum {
-    FORWARD_OPTIONS =
-        5, /* --zone, --resolver, --upstream-timeout, --upstream-tries, --max-pending */
+    /* --zone, --resolver, --upstream-timeout, --upstream-tries, --max-pending */
+    FORWARD_OPTIONS = 5,
 };
 
 struct forward_stats {

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import dnsgrader as g
+import fake_hierarchy as hierarchy_module
 import fake_upstream as upstream_module
 import zonedata
 
@@ -212,15 +213,20 @@ def default_args(step, extra, resolver=None):
     return out
 
 
-def step_values(step, zones, resolver=None):
+def step_values(step, zones, resolver=None, hierarchy=None):
     """What the pooled `server` of `step` is started with: the values its stage's tests need (the
     keys of dnsgrader.PLACEHOLDERS). Stages 4 to 6 serve the simple test zones; stage 6 forwards
-    the rest to `resolver`, the fake upstream's ADDRESS:PORT. A later stage adds its line here."""
+    the rest to `resolver`, the fake upstream's ADDRESS:PORT; stage 7 on resolves from the fake
+    hierarchy's root (`hierarchy`: its root hints file and port), with no zone of its own. A later
+    stage adds its line here."""
     values = {}
     if g.provided("zone", step):
         values["zone"] = [str(p) for p in zones.simple]
     if g.provided("resolver", step):
         values["resolver"] = resolver
+    if g.provided("root_hints", step):
+        values["root_hints"] = str(hierarchy.hints_path)
+        values["ns_port"] = str(hierarchy.port)
     return values
 
 
@@ -229,6 +235,22 @@ def resolver_for(step, request):
     if not g.provided("resolver", step):
         return None
     return request.getfixturevalue("fake_upstream").resolver
+
+
+def hierarchy_for(step, request):
+    """The fake hierarchy (fake_hierarchy.py; started on first use) for a step that resolves by
+    itself, else None."""
+    if not g.provided("root_hints", step):
+        return None
+    return request.getfixturevalue("fake_hierarchy")
+
+
+def hierarchy_values(step, request):
+    """{"root_hints": FILE, "ns_port": P} for a step that resolves, else {}."""
+    hier = hierarchy_for(step, request)
+    if hier is None:
+        return {}
+    return {"root_hints": str(hier.hints_path), "ns_port": str(hier.port)}
 
 
 class Pool:
@@ -349,6 +371,18 @@ def fake_upstream():
 
 
 @pytest.fixture(scope="session")
+def fake_hierarchy(tmp_path_factory):
+    """The fake DNS tree of the stage-7 tests (fake_hierarchy.py): a root, test. and the zones the
+    tests add, on 127.0.1.x, all on one port, in a thread of this process; its root hints file is
+    written into the session's temporary directory. Started on first use, stopped at the end."""
+    hints = tmp_path_factory.mktemp("fake-hierarchy") / "root.hints"
+    hier = hierarchy_module.FakeHierarchy(hints).start()
+    yield hier
+    hier.stop()
+    assert not hier.errors, f"the fake hierarchy's thread failed: {hier.errors[:3]}"
+
+
+@pytest.fixture(scope="session")
 def server_pool(pytestconfig, tmp_path_factory):
     pool = Pool(pytestconfig.dns_settings, tmp_path_factory.mktemp("server-logs"))
     yield pool
@@ -365,7 +399,8 @@ def _watch(request, srv):
 @pytest.fixture
 def server(step, server_pool, request, test_zones):
     """The pooled server for `step`, started with what the step needs (step_values())."""
-    srv = server_pool.get(step, step_values(step, test_zones, resolver_for(step, request)),
+    srv = server_pool.get(step, step_values(step, test_zones, resolver_for(step, request),
+                                            hierarchy_for(step, request)),
                           request.node.nodeid)
     _watch(request, srv)
     return srv
@@ -375,11 +410,13 @@ def server(step, server_pool, request, test_zones):
 def server_with(step, server_pool, request):
     """server_with(**values): the pooled server for `step` started with these values instead of the
     step's, e.g. server_with(zone=[path, ...]) (keys: those of dnsgrader.PLACEHOLDERS); a step that
-    forwards gets the fake upstream as its resolver unless `values` name one."""
+    forwards gets the fake upstream as its resolver unless `values` name one, a step that resolves
+    the fake hierarchy's root hints and port."""
     def get(**values):
         resolver = resolver_for(step, request)
         if resolver is not None:
             values = {"resolver": resolver, **values}
+        values = {**hierarchy_values(step, request), **values}
         srv = server_pool.get(step, {k: [str(x) for x in v] if isinstance(v, (list, tuple))
                                      else str(v) for k, v in values.items()}, request.node.nodeid)
         _watch(request, srv)
@@ -392,7 +429,8 @@ def server_with_args(step, server_pool, request, test_zones):
     """server_with_args(*extra): the pooled server for `step`, started with what the step needs and
     these options after them (the build's command-line tests, e.g. "--trace")."""
     def get(*extra):
-        values = {**step_values(step, test_zones, resolver_for(step, request)),
+        values = {**step_values(step, test_zones, resolver_for(step, request),
+                                hierarchy_for(step, request)),
                   "args": [str(a) for a in extra]}
         srv = server_pool.get(step, values, request.node.nodeid)
         _watch(request, srv)
@@ -424,9 +462,11 @@ def client(server, new_client):
 def spawn(step, dns_settings, tmp_path, request):
     """spawn(*args, ready=True): a fresh, unpooled build/step-N process (for the command-line tests);
     stopped after the test. process=: a subclass of g.ServerProcess (e.g. one that pipes stdout).
-    Stage 6 gets the example zones and `--resolver` (the fake upstream) unless `args` has them."""
+    Stage 6 gets the example zones and `--resolver` (the fake upstream) unless `args` has them;
+    stage 7 on `--root-hints` and `--ns-port` (the fake hierarchy) unless `args` has them."""
     started = []
     resolver = resolver_for(step, request)
+    resolving = hierarchy_values(step, request)
 
     def run(*args, ready=True, port=None, host="127.0.0.1", process=g.ServerProcess):
         port = port or g.free_udp_port(host)
@@ -434,6 +474,9 @@ def spawn(step, dns_settings, tmp_path, request):
         if not binary.exists():
             pytest.fail(g.missing_binary(binary), pytrace=False)
         argv = [str(binary), "--port", str(port), *default_args(step, args, resolver)]
+        for key, option in (("root_hints", "--root-hints"), ("ns_port", "--ns-port")):
+            if key in resolving and not _has_option(args, option):
+                argv += [option, resolving[key]]
         srv = process(f"step-{step}", argv=argv, port=port, host=host,
                       log_path=tmp_path / f"spawned-{len(started)}.log")
         srv.start()

@@ -901,10 +901,13 @@ def expect_still_answers(client, step, after):
 #   {zones}       every zone file, as separate words: `{zones}` -> `a.zone b.zone`.
 #   {resolver}    the upstream resolver the stage-6 tests run (fake_upstream.py), as ADDRESS:PORT:
 #                 `--resolver {resolver}` -> `--resolver 127.0.0.1:40123`.
-#   {root_hints}, {ns_port}: for stage 7, whose tests will provide them.
+#   {root_hints}  a root hints file (named.root format) naming the fake root servers of the stage-7
+#                 tests (fake_hierarchy.py): `--root-hints {root_hints}`.
+#   {ns_port}     the one port every fake name server listens on (UDP and TCP): `--ns-port {ns_port}`.
 #
 # A value the tests provide that no placeholder of the command takes is appended as the workbook's
-# own option (`--zone FILE` for each zone file, `--resolver ADDRESS:PORT`), so a server that takes the workbook's options needs
+# own option (`--zone FILE` for each zone file, `--resolver ADDRESS:PORT`, `--root-hints FILE`,
+# `--ns-port P`), so a server that takes the workbook's options needs
 # no placeholder but {port}. Anything else in braces ({Port}, {zonefile}) is an error, and so is a
 # placeholder whose value no test of the graded stage provides ({resolver} at stage 4); only
 # `${...}`, the shell's, is left alone.
@@ -931,10 +934,12 @@ PLACEHOLDERS = {p.name: p for p in [
     Placeholder("resolver", "resolver", "one", "--resolver", (6, 6),
                 "the upstream resolver to forward to, as ADDRESS:PORT: the tests' fake upstream "
                 "(127.0.0.1:PORT, fake_upstream.py)"),
-    Placeholder("root_hints", "root_hints", "one", None, None,
-                "a root hints file naming the tests' root servers (stage 7, not written yet)"),
-    Placeholder("ns_port", "ns_port", "one", None, None,
-                "the port the tests' name servers listen on (stage 7, not written yet)"),
+    Placeholder("root_hints", "root_hints", "one", "--root-hints", (7, LAST_STAGE),
+                "a root hints file (named.root format) naming the root servers of the tests' "
+                "fake hierarchy (fake_hierarchy.py, on 127.0.1.x)"),
+    Placeholder("ns_port", "ns_port", "one", "--ns-port", (7, LAST_STAGE),
+                "the port every name server of the tests' fake hierarchy listens on, UDP and TCP "
+                "(a hints file has no port)"),
 ]}
 PLACEHOLDER_RE = re.compile(r"(?<!\$)\{([^{}\s]*)\}")
 

@@ -10,7 +10,10 @@ The stand-ins, each right or with one mistake a learner made:
   proxy_server.py     build/step-N behind a proxy that does what the RFCs allow differently: copies
                       CD, answers a query of several questions with FORMERR (RFC 9619);
   forward_server.py   stage 6 (build/step-5 for the local zones): sequential upstream IDs, one
-                      upstream socket, any reply accepted, blocking on the upstream, RA left 0.
+                      upstream socket, any reply accepted, blocking on the upstream, RA left 0;
+  resolver_server.py  stage 7, against the fake hierarchy: out-of-bailiwick glue used, RD=1 sent
+                      to name servers, no CNAME followed across zones, giving up after the first
+                      server, a truncated reply used.
 For each mistake the report's first failure must name it (its cause); for what the RFCs allow, the
 grade must pass and say what it saw.
 
@@ -26,6 +29,7 @@ from pathlib import Path
 import pytest
 
 import dnsgrader as g
+import test_07_recursion as test_07
 
 HERE = Path(__file__).resolve().parent
 GRADE = HERE.parent / "grade.py"
@@ -35,6 +39,7 @@ QUESTION = f"{sys.executable} {HERE / 'question_server.py'}"
 FIXED = f"{sys.executable} {HERE / 'fixed_server.py'}"
 PROXY = f"{sys.executable} {HERE / 'proxy_server.py'}"
 FORWARD = f"{sys.executable} {HERE / 'forward_server.py'}"
+RESOLVER = f"{sys.executable} {HERE / 'resolver_server.py'}"
 
 pytestmark = pytest.mark.selftest  # not part of grading; not run with --server-cmd
 
@@ -109,13 +114,35 @@ def forward_grade(build_dir, option, keyword):
     return grade_cmd("--step", "6", "--server-cmd", cmd, "-k", keyword)
 
 
+# The stage-7 stand-in (it needs no build): graded whole but for the three tests that measure time,
+# which all the grades running at once could slow down; each mistake on the tests that show it.
+RESOLVER_RIGHT = "not slow_zone and not every_server_silent and not dead_first_server"
+RESOLVER_MISTAKES = {
+    "oob-glue": "test_out_of_bailiwick_glue",
+    "rd-upstream": "test_queries_to_name_servers_have_rd_0",
+    "no-cname-follow": "test_cname_into_another_zone",
+    "first-server-only": "test_next_server or test_dead_first_server",
+    "trust-tc": "test_truncated_reply",
+}
+
+
+def resolver_grade(option, keyword):
+    cmd = (f"{RESOLVER} {option} --port {{port}} --root-hints {{root_hints}} "
+           "--ns-port {ns_port}")
+    return grade_cmd("--step", "7", "--server-cmd", cmd, "-k", keyword)
+
+
 def all_runs(build_dir):
     """name -> the command of one run, or None when what it needs is not built."""
     step5 = build_dir / "step-5"
     forwards = {f"forward-{m}": forward_grade(build_dir, f"--{m}", k) if step5.exists() else None
                 for m, k in FORWARD_MISTAKES.items()}
+    resolvers = {f"resolver-{m}": resolver_grade(f"--mistake {m}", k)
+                 for m, k in RESOLVER_MISTAKES.items()}
     return {
         **forwards,
+        **resolvers,
+        "resolver": resolver_grade("", RESOLVER_RIGHT),
         "forward": forward_grade(build_dir, "", FORWARD_RIGHT) if step5.exists() else None,
         # The drop tests against header_server.py
         "suite-drops": suite("", *DROP_TESTS),
@@ -431,6 +458,56 @@ def test_a_forwarding_mistake_is_named(runs, mistake, cause):
     assert "(stage 6)" in text.split("\n", 1)[0], show(r)
     assert f"  cause: {cause}\n" in text, show(r)
     assert "hint: " in text and "Traceback" not in r.stdout + r.stderr, show(r)
+
+
+# --------------------------------------------------------------------------------------------------
+# Stage 7: recursion
+
+
+def test_a_right_resolver_passes_stage_7(runs):
+    """resolver_server.py passes the tests of stage 7 and those of stages 2 and 3 that still apply
+    (but the three stage-7 tests that measure time, see RESOLVER_RIGHT)."""
+    r, rows, _ = runs["resolver"]
+    assert r.returncode == 0 and "Result: PASS (stage 7)" in r.stdout, show(r)
+    assert rows[7]["what"] == "recursion" and rows[7]["passed"] > 20, show(r)
+    assert rows[2]["result"] == rows[3]["result"] == "PASS", show(r)
+    assert rows[4]["result"] == rows[5]["result"] == rows[6]["result"] == "n/a", show(r)
+
+
+@pytest.mark.parametrize("mistake,cause", [
+    ("oob-glue", "glue outside the bailiwick of the delegating zone is used"),
+    ("rd-upstream", "queries to name servers ask for recursion (RD=1)"),
+    ("no-cname-follow", "a CNAME into another zone is not followed"),
+    ("first-server-only", "a server that fails ends the resolution: the next server is not asked"),
+    ("trust-tc", "a truncated (TC=1) reply is used: it is not asked again over TCP"),
+])
+def test_a_resolution_mistake_is_named(runs, mistake, cause):
+    r, rows, _ = runs[f"resolver-{mistake}"]
+    assert r.returncode == 1 and rows[7]["result"] == "FAIL", show(r)
+    text = lead(r.stdout)
+    assert "(stage 7)" in text.split("\n", 1)[0], show(r)
+    assert f"  cause: {cause}\n" in text, show(r)
+    assert "hint: " in text and "Traceback" not in r.stdout + r.stderr, show(r)
+
+
+@pytest.mark.parametrize("args,option", test_07.BAD_OPTIONS)
+def test_the_stand_in_resolver_checks_its_options(fake_hierarchy, tmp_path, args, option):
+    """The stage-7 command-line test (build only) passes resolver_server.py: its checks hold."""
+    prefix = [sys.executable, str(HERE / "resolver_server.py"), "--port", str(g.free_udp_port())]
+    test_07.check_bad_option(test_07.bad_option_argv(prefix, args, fake_hierarchy, tmp_path),
+                             option, "resolver_server.py")
+
+
+def test_root_hints_and_ns_port_placeholders():
+    values = {"port": 53, "root_hints": "/h/root.hints", "ns_port": "5301"}
+    assert g.expand_command("r -p {port} -H {root_hints} -P {ns_port}", values) == \
+        "r -p 53 -H /h/root.hints -P 5301"
+    assert g.expand_command("r --port {port}", values) == \
+        "r --port 53 --root-hints /h/root.hints --ns-port 5301"
+    assert g.check_command("r --port {port} --root-hints {root_hints} --ns-port {ns_port}", 7) \
+        is None
+    assert "{root_hints} is not filled at stage 6" in \
+        g.check_command("r --port {port} --root-hints {root_hints}", 6)
 
 
 # --------------------------------------------------------------------------------------------------

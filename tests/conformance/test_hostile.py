@@ -701,11 +701,12 @@ def pending(client, limit):
     return got
 
 
-def check_burst_replies(step, replies, sent, first):
+def check_burst_replies(step, replies, sent, first, earlier=()):
     """What replies to junk may be: an echo of something sent (stage 1); from stage 2, a reply
-    to something sent (its ID), QR=1, 12 to 512 bytes; from stage 3, a FORMERR is the header
-    alone."""
-    ids = {d[:2] for d in sent if len(d) >= g.HEADER_SIZE}
+    to something sent (its ID: of this chunk, or of an `earlier` one, whose answer a server that
+    forwards or resolves may send after the settle query's), QR=1, 12 to 512 bytes; from stage 3,
+    a FORMERR is the header alone."""
+    ids = {d[:2] for d in [*sent, *earlier] if len(d) >= g.HEADER_SIZE}
     sent_set = set(sent)
     for reply in replies:
         problem = None
@@ -715,7 +716,7 @@ def check_burst_replies(step, replies, sent, first):
         elif len(reply) < g.HEADER_SIZE:
             problem = "a reply shorter than a header"
         elif reply[:2] not in ids:
-            problem = "a reply whose ID is no query's of this chunk"
+            problem = "a reply whose ID is no query's of the burst so far"
         elif not reply[2] & 0x80:
             problem = "a reply with QR=0"
         elif step <= 5 and len(reply) > 512:
@@ -767,7 +768,8 @@ def hostile_burst(server, new_client, step, tmp_path):
                           "server",
                           f"look in the server's log for a crash or a sanitizer report: "
                           f"{server.log_path}"])
-        check_burst_replies(step, pending(blaster, 2 * len(chunk)), chunk, first)
+        check_burst_replies(step, pending(blaster, 2 * len(sent)), chunk, first,
+                            earlier=sent[:first])
         g.expect_still_answers(checker, step,
                                after=f"datagrams #{first}-#{last} of a burst of hostile datagrams "
                                      f"(hex in {saved})")

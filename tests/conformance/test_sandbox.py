@@ -517,3 +517,75 @@ def test_lame_delegation(sandbox):
     assert got.rcode == "SERVFAIL", got
     assert walk.asked[-2:] == [("127.0.0.23", "www.lame.test.", "A", "REFUSED"),
                                ("127.0.0.24", "www.lame.test.", "A", "REFUSED")]
+
+
+# --------------------------------------------------------------------------------------------------
+# The workbook's resolver in the sandbox, end to end
+
+
+# Every case the sandbox holds, as a client asks it.
+END_TO_END = [
+    ("www.example.com.", "A"),         # in-zone glue, three addresses
+    ("www.example.org.", "A"),         # glueless delegation
+    ("www.lab.example.com.", "A"),     # sub-delegation
+    ("www.example.net.", "A"),         # CNAME into another zone
+    ("alias.example.net.", "A"),       # a chain of three CNAMEs across zones
+    ("nosuch.example.com.", "A"),      # NXDOMAIN
+    ("mail.example.com.", "AAAA"),     # NODATA
+    ("nosuch.", "A"),                  # NXDOMAIN from the root
+    ("alice.users.example.net.", "TXT"),  # wildcard
+    ("example.com.", "MX"),
+    ("example.com.", "TXT"),
+    ("www.example.com.", "AAAA"),
+    ("www.flaky.test.", "A"),          # a dead server beside a live one
+    ("www.lame.test.", "A"),           # only lame servers: SERVFAIL
+]
+
+
+@pytest.fixture(scope="module")
+def step7(dns_settings, sandbox):
+    """build/step-7 resolving in the module's sandbox, on a free port of 127.0.0.1."""
+    binary = dns_settings.build_dir / "step-7"
+    if not binary.exists():
+        pytest.skip(f"{binary} is not built (`make` builds it)")
+    port = g.free_udp_port()
+    srv = g.ServerProcess("step-7 in the sandbox", port=port,
+                          argv=[str(binary), "--port", str(port), "--root-hints",
+                                str(SANDBOX / "root.hints"), "--ns-port", str(sandbox),
+                                "--ns-timeout", "300"],
+                          log_path=Path(os.environ.get("TMPDIR", "/tmp")) / f"step7-e2e-{port}.log")
+    srv.start()
+    try:
+        srv.wait_ready()
+        yield port
+    finally:
+        srv.stop()
+
+
+def rrsets_text(rrsets):
+    """RRsets as sorted text lines without TTLs: what must be the same, whoever resolved them."""
+    return sorted(f"{r.name} {dns.rdataclass.to_text(r.rdclass)} {dns.rdatatype.to_text(r.rdtype)} "
+                  f"{rd}" for r in rrsets for rd in r)
+
+
+@pytest.mark.parametrize("name,rdtype", END_TO_END, ids=[f"{n}{t}" for n, t in END_TO_END])
+def test_step_7_resolves_the_sandbox_like_a_resolver_walking_it(step7, sandbox, name, rdtype):
+    """build/step-7, asked with RD=1, gives what the walk above finds: the same RCODE, the same
+    answer records (the CNAME chain and the final RRset), and the SOA of a negative answer; with
+    the client's ID, RA=1 and AA=0."""
+    want = Walk(sandbox).resolve(name, rdtype)
+    q = dns.message.make_query(name, rdtype)
+    q.use_edns(False)
+    reply = dns.query.udp(q, "127.0.0.1", port=step7, timeout=3.0)
+    got_rcode = dns.rcode.to_text(reply.rcode())
+    context = f"{name} {rdtype}: step-7 said\n{reply}\nthe walk found\n{want}"
+    assert reply.id == q.id, context
+    assert reply.flags & dns.flags.RA and not reply.flags & dns.flags.AA, context
+    assert got_rcode == want.rcode, context
+    if want.rcode == "SERVFAIL":
+        return
+    assert rrsets_text(reply.answer) == rrsets_text(want.answer), context
+    want_soa = [r for r in want.authority if r.rdtype == dns.rdatatype.SOA]
+    got_soa = [r for r in reply.authority if r.rdtype == dns.rdatatype.SOA]
+    if not want.answer:
+        assert rrsets_text(got_soa) == rrsets_text(want_soa), context

@@ -43,6 +43,8 @@ void test_loop_register(void);
 void test_upstream_register(void);
 void test_relay_register(void);
 void test_forward_register(void);
+/* steps/07-recursion/ */
+void test_hints_register(void);
 
 /*
  * Assertions that say what was expected and what came instead, so a failure
