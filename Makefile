@@ -212,7 +212,7 @@ help:
 	@echo 'make diff-step-N      the code of chapter N: each file of its step directory against the'
 	@echo '                      copy it overrides (or the whole file when it is new)'
 	@echo 'make SANITIZE=1 ...   the same with AddressSanitizer + UndefinedBehaviorSanitizer'
-	@echo 'make memcheck         the stage-5 and stage-6 conformance tests, the server under valgrind'
+	@echo 'make memcheck         the conformance tests of stages 5 to 7, the server under valgrind'
 	@echo 'make fuzz             libFuzzer targets, FUZZ_SECONDS each (default 60)'
 	@echo 'make bench            step 5 against NSD and the floor (dnsperf): one table'
 	@echo 'make format           clang-format the C sources'
