@@ -149,7 +149,10 @@ start() {
     case "$port" in
     '' | *[!0-9]*) die "SANDBOX_PORT=$port: expected a port number (1024-65535)" ;;
     esac
-    if [ "$port" -lt 1024 ] || [ "$port" -gt 65535 ]; then
+    # Port 53 only on purpose (SANDBOX_LOW_PORT=1): the comparison with unbound needs it,
+    # as unbound sends every query to port 53.
+    if [ "$port" -lt 1024 ] && [ "${SANDBOX_LOW_PORT:-}" != 1 ] || [ "$port" -lt 1 ] ||
+        [ "$port" -gt 65535 ]; then
         die "SANDBOX_PORT=$port: expected an unprivileged port (1024-65535)"
     fi
     [ -x "$binary" ] || die "$binary is not built (make $(basename "$binary") builds it)"

@@ -589,3 +589,128 @@ def test_step_7_resolves_the_sandbox_like_a_resolver_walking_it(step7, sandbox, 
     got_soa = [r for r in reply.authority if r.rdtype == dns.rdatatype.SOA]
     if not want.answer:
         assert rrsets_text(got_soa) == rrsets_text(want_soa), context
+
+
+# --------------------------------------------------------------------------------------------------
+# The workbook's resolver and unbound, pointed at the same root
+
+
+UNBOUND = "/usr/sbin/unbound"
+UNBOUND_CONF = """server:
+    interface: 127.0.0.1@{port}
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "{dir}"
+    pidfile: "{dir}/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+    do-ip6: no
+    # Every query leaves from 127.0.0.1, which cannot reach anything outside 127.0.0.0/8, and
+    # the root is the sandbox's (the stub zone below), never the real one.
+    outgoing-interface: 127.0.0.1
+    do-not-query-localhost: no
+    module-config: "iterator"
+    qname-minimisation: no
+    trust-anchor-file: ""
+    auto-trust-anchor-file: ""
+    # unbound answers test. itself (RFC 6761 special-use names): here it is a sandbox TLD.
+    local-zone: "test." nodefault
+remote-control:
+    control-enable: no
+stub-zone:
+    name: "."
+{stubs}
+"""
+
+
+@pytest.fixture(scope="module")
+def at_port_53(step5, tmp_path_factory):
+    """A sandbox on port 53, where unbound sends every query (it has no other port for name
+    servers). Only as root, with unbound installed and port 53 free on the sandbox's addresses."""
+    if not os.path.exists(UNBOUND):
+        pytest.skip(f"{UNBOUND} is not installed (apt-get install unbound): no comparison")
+    if os.geteuid() != 0:
+        pytest.skip("port 53 needs root: no comparison with unbound")
+    addresses = [a for a, _ in serving_table()] + [DEAD]
+    for address in addresses:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((address, 53))
+            except OSError:
+                pytest.skip(f"port 53 is taken on {address}: no comparison with unbound")
+    sandbox_dir = tmp_path_factory.mktemp("sandbox-53")
+    env_before = os.environ.get("SANDBOX_LOW_PORT")
+    os.environ["SANDBOX_LOW_PORT"] = "1"
+    try:
+        script("start", sandbox_dir, 53, step5)
+        yield 53
+    finally:
+        stop(sandbox_dir, step5)
+        if env_before is None:
+            del os.environ["SANDBOX_LOW_PORT"]
+        else:
+            os.environ["SANDBOX_LOW_PORT"] = env_before
+
+
+@pytest.fixture(scope="module")
+def unbound(at_port_53, tmp_path_factory):
+    """unbound on a free port of 127.0.0.1, its root the sandbox's root servers."""
+    d = tmp_path_factory.mktemp("unbound")
+    port = g.free_udp_port()
+    stubs = "\n".join(f"    stub-addr: {a}@{at_port_53}" for addrs in read_hints().values()
+                      for a in sorted(addrs))
+    (d / "unbound.conf").write_text(UNBOUND_CONF.format(port=port, dir=d, stubs=stubs))
+    proc = subprocess.Popen([UNBOUND, "-d", "-c", str(d / "unbound.conf")],
+                            stdout=subprocess.DEVNULL, stderr=open(d / "log", "w"))
+    try:
+        probe = dns.message.make_query("probe.invalid.", "A")
+        for _ in range(50):  # bounded: 5 s for unbound to listen
+            try:
+                dns.query.udp(probe, "127.0.0.1", port=port, timeout=0.1)
+                break
+            except (dns.exception.Timeout, ConnectionRefusedError):
+                if proc.poll() is not None:
+                    pytest.fail(f"unbound exited: {(d / 'log').read_text()}", pytrace=False)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def step7_at_53(dns_settings, at_port_53):
+    binary = dns_settings.build_dir / "step-7"
+    if not binary.exists():
+        pytest.skip(f"{binary} is not built (`make` builds it)")
+    port = g.free_udp_port()
+    srv = g.ServerProcess("step-7 in the sandbox on port 53", port=port,
+                          argv=[str(binary), "--port", str(port), "--root-hints",
+                                str(SANDBOX / "root.hints"), "--ns-port", str(at_port_53),
+                                "--ns-timeout", "300"],
+                          log_path=Path(os.environ.get("TMPDIR", "/tmp")) / f"step7-53-{port}.log")
+    srv.start()
+    try:
+        srv.wait_ready()
+        yield port
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("name,rdtype", END_TO_END, ids=[f"{n}{t}" for n, t in END_TO_END])
+def test_step_7_and_unbound_agree(unbound, step7_at_53, name, rdtype):
+    """The same question to build/step-7 and to unbound, both resolving from the sandbox's root:
+    the same RCODE and the same answer records (TTLs aside), and the same SOA when negative."""
+    def ask(port):
+        q = dns.message.make_query(name, rdtype)
+        q.use_edns(False)
+        return dns.query.udp(q, "127.0.0.1", port=port, timeout=4.0)
+    ours, theirs = ask(step7_at_53), ask(unbound)
+    context = f"{name} {rdtype}: step-7 said\n{ours}\nunbound said\n{theirs}"
+    assert dns.rcode.to_text(ours.rcode()) == dns.rcode.to_text(theirs.rcode()), context
+    assert rrsets_text(ours.answer) == rrsets_text(theirs.answer), context
+    if not theirs.answer and theirs.rcode() != dns.rcode.SERVFAIL:
+        soa = [rrsets_text([r for r in m.authority if r.rdtype == dns.rdatatype.SOA])
+               for m in (ours, theirs)]
+        assert soa[0] == soa[1], context
