@@ -35,8 +35,10 @@ hidden commands printed. Options:
                   would: steps 4 and 5 with the Makefile's default --zone options, step 6 through
                   its STEP_LAUNCH_6, tests/with-upstream.sh, which first starts the upstream
                   (build/step-5 serving the example zones) on the port after the checker's (2054
-                  in the text); wait until it logs "listening on", and stop it, upstream and all
-                  (SIGTERM to its process group), after the block
+                  in the text), step 7 through its STEP_LAUNCH_7, tests/with-sandbox.sh, which
+                  first starts the checker's own sandbox internet if it is not running (see
+                  below); wait until it logs "listening on", and stop it, upstream and all
+                  (SIGTERM to its process group), after the block (the sandbox runs on)
   args='...'      more arguments for that server (e.g. '--trace' or '--zone /tmp/x.zone')
   compare=out     the default: the block's commands and their output
   compare=trace   the server's standard output (what --trace prints) after the commands
@@ -84,6 +86,15 @@ beside anything else on the machine:
     and server runs with UPSTREAM_PORT set to the second port (so the upstream `make step-6`
     starts is on it too) and without RESOLVER (so it starts one). Servers listen
     on 127.0.0.1 only.
+  - the sandbox internet of step 7 (`make sandbox`, tests/sandbox.sh) is the checker's own, never
+    the reader's: 5300, its port in the text, becomes a third free port (free on every address
+    of zones/sandbox/servers), build/sandbox (its pid file and logs) a temporary directory, and
+    every command and server runs with SANDBOX_PORT and SANDBOX_DIR set to those (so the sandbox
+    `make step-7` starts is the checker's) and without ROOT_HINTS, NS_PORT, SANDBOX_ARGS and
+    SANDBOX_BINARY; `make sandbox` and `make sandbox-stop` become the tests/sandbox.sh start and
+    stop they run, with that port and directory. It starts when a block starts it (`make
+    sandbox`, or a step-7 server), runs on from block to block as the reader's would, and is
+    stopped at the end.
   - /tmp/ becomes a temporary directory of the checker's, one per run, shared by the blocks in
     the order the chapters print them (a file one block writes, a later one reads; chapter 5
     serves chapter 4's /tmp/big.test.zone) and removed at the end; a file saved with save=NAME
@@ -126,6 +137,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORT = "2053"  # the port the chapters print
+SANDBOX_PORT = "5300"  # the sandbox internet's port the chapters print (step 7)
 LISTENING = re.compile(r"listening on \S+/udp")
 
 # Every process the checker started, by process group, so none outlives it.
@@ -176,6 +188,39 @@ def free_ports():
                     continue
                 return port
     raise RuntimeError("no two free consecutive UDP ports on 127.0.0.1")
+
+
+def sandbox_addresses():
+    """The addresses of the sandbox internet's name servers (zones/sandbox/servers)."""
+    try:
+        with open(os.path.join(ROOT, "zones", "sandbox", "servers"), encoding="utf-8") as f:
+            lines = [line.split("#", 1)[0].split() for line in f]
+    except OSError:
+        return []
+    return [words[0] for words in lines if words]
+
+
+def free_sandbox_port(avoid):
+    """A UDP port nothing is bound to on any address of the sandbox (nor on 127.0.0.1), and not
+    one of `avoid`: the checker's sandbox listens there, beside any the reader runs on 5300."""
+    addresses = ["127.0.0.1"] + sandbox_addresses()
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+        if str(port) in avoid or port < 1024:
+            continue
+        ok = True
+        for address in addresses:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
+                try:
+                    b.bind((address, port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return port
+    raise RuntimeError("no UDP port free on every address of the sandbox")
 
 
 class MarkerError(Exception):
@@ -330,23 +375,39 @@ class Session:
         self.tmp = tempfile.mkdtemp(prefix="check-docs-")
         self.build_dir = build_dir
         self.saved = []  # names of files saved with save=
+        # The sandbox internet of step 7: the checker's own, on a port and in a directory of its
+        # own, started by the first block that needs it, stopped by close().
+        self.sandbox_port = str(free_sandbox_port({self.port, self.port2}))
+        self.sandbox_dir = tempfile.mkdtemp(prefix="check-docs-sandbox-")
 
     def close(self):
+        """Stops the checker's sandbox (if a block started it) and removes the directories."""
+        if os.path.exists(os.path.join(self.sandbox_dir, "pids")):
+            subprocess.run([os.path.join(ROOT, "tests", "sandbox.sh"), "stop"], cwd=ROOT,
+                           env=self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=30)
+        shutil.rmtree(self.sandbox_dir, ignore_errors=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def env(self):
         """The environment of every command and server: `make step-6` and tests/with-upstream.sh
         start their upstream on the second port (2054 in the text), never on the real 2054, and
-        a RESOLVER the reader's environment may hold does not replace it."""
+        a RESOLVER the reader's environment may hold does not replace it; `make step-7` and
+        tests/with-sandbox.sh use (and start, if need be) the checker's sandbox, never the
+        reader's, and no ROOT_HINTS sends step 7 elsewhere."""
         env = dict(os.environ)
         env["UPSTREAM_PORT"] = self.port2
-        env.pop("RESOLVER", None)
+        env["SANDBOX_PORT"] = self.sandbox_port
+        env["SANDBOX_DIR"] = self.sandbox_dir
+        for name in ("RESOLVER", "ROOT_HINTS", "NS_PORT", "SANDBOX_ARGS", "SANDBOX_BINARY"):
+            env.pop(name, None)
         return env
 
     def rewrite(self, text):
         """A command (or a saved file) as the checker runs it."""
         text = re.sub(r"(?<![\d])2053(?![\d])", self.port, text)
         text = re.sub(r"(?<![\d])2054(?![\d])", self.port2, text)
+        text = re.sub(r"(?<![\d])" + SANDBOX_PORT + r"(?![\d])", self.sandbox_port, text)
         text = text.replace("/tmp/", self.tmp + "/")
         for name in self.saved:
             text = re.sub(r"(?<![\w/.-])" + re.escape(name) + r"(?![\w/.-])",
@@ -358,6 +419,15 @@ class Session:
                       r"(?![^;&|\n]*--port)", r"\1 --port " + self.port, text)
         text = re.sub(r"\bmake( -s)? step-(\d+)( ARGS=('[^']*'|\"[^\"]*\"|\S+))?",
                       lambda m: self.make_step(m), text)
+        # Last, as these name the checker's directories, which the rewrites above must not touch:
+        # `make sandbox` and `make sandbox-stop` pass SANDBOX_DIR=$(BUILD)/sandbox themselves, so
+        # they become what they run, with the checker's directory and port.
+        text = re.sub(r"\bmake( -s)? sandbox-stop\b",
+                      f"SANDBOX_DIR={self.sandbox_dir} tests/sandbox.sh stop", text)
+        text = re.sub(r"\bmake( -s)? sandbox(?![\w-])",
+                      f"SANDBOX_BINARY={self.build_dir}/step-5 SANDBOX_DIR={self.sandbox_dir} "
+                      f"SANDBOX_PORT={self.sandbox_port} tests/sandbox.sh start", text)
+        text = re.sub(r"(?<![\w/.-])build/sandbox(?![\w-])", self.sandbox_dir, text)
         return text
 
     def make_step(self, m):
@@ -369,9 +439,11 @@ class Session:
 
     def unwrite(self, text):
         """Real output with the rewrites undone."""
+        text = text.replace(self.sandbox_dir, "build/sandbox")
         text = text.replace(self.tmp + "/", "/tmp/").replace(self.tmp, "/tmp")
         text = re.sub(r"(?<![\d])" + self.port + r"(?![\d])", PORT, text)
         text = re.sub(r"(?<![\d])" + self.port2 + r"(?![\d])", "2054", text)
+        text = re.sub(r"(?<![\d])" + self.sandbox_port + r"(?![\d])", SANDBOX_PORT, text)
         if self.build_dir != "build":
             text = text.replace(self.build_dir + "/step-", "build/step-")
         return text
@@ -510,7 +582,9 @@ def excerpt_diff(want, got):
 def server_command(step, args, session):
     """build/step-N with what `make step-N` gives it: the Makefile's recipe is `STEP_LAUNCH_N
     build/step-N STEP_NEEDS_N STEP_DEFAULTS_N ARGS` (step 6: tests/with-upstream.sh build/step-6
-    build/step-5, which starts the upstream on UPSTREAM_PORT, see Session.env())."""
+    build/step-5, which starts the upstream on UPSTREAM_PORT; step 7: tests/with-sandbox.sh
+    build/step-7 build/step-5, which starts the sandbox on SANDBOX_PORT in SANDBOX_DIR if it is
+    not running; see Session.env())."""
     with open(os.path.join(ROOT, "Makefile"), encoding="utf-8") as f:
         mk = f.read()
     variables = dict(re.findall(r"^(\w+)\s*:?=\s*(.*)$", mk, re.M))

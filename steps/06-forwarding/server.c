@@ -1,5 +1,4 @@
-/* server: what every step's main() shares — options, socket, signals, trace — now around an event
- * loop. */
+/* server: what every step's main() shares — options, socket, signals, trace — in an event loop. */
 #include "server.h"
 
 #include <errno.h>

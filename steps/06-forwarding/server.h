@@ -1,5 +1,4 @@
-/* server: what every step's main() shares — options, socket, signals, trace — now around an event
- * loop. */
+/* server: what every step's main() shares — options, socket, signals, trace — in an event loop. */
 #ifndef DNS_SERVER_H
 #define DNS_SERVER_H
 

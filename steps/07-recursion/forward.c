@@ -152,6 +152,7 @@ int forward_setup(void *ctx)
         return 1;
     }
     fw->up_ready = true;
+    fw->up.trace = server_trace; /* --trace shows every query to a name server too */
     resolver_init(&fw->resolver, server_loop(), &fw->up, &fw->hints, fw->ns_port, fw->deadline_ms);
     log_info("resolving from %zu root servers in %s (name servers on port %u, %u ms each, "
              "%u ms per question)",

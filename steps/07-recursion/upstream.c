@@ -337,6 +337,9 @@ static int query_send_try(struct upstream *u, struct upstream_query *q)
     ssize_t n = send(q->fd, out, len, 0);
     if (n == (ssize_t)len) {
         u->stats.sent++;
+        if (u->trace != NULL)
+            u->trace("sent", (const struct sockaddr *)&q->server.ss, q->server.len, false, out,
+                     len);
         if (loop_watch(u->loop, q->fd, query_readable, q) == 0 &&
             loop_timer_start(u->loop, &q->timer, u->timeout_ms, query_timer, q) == 0)
             return 0;
@@ -407,6 +410,9 @@ static int query_tcp_send(struct upstream *u, struct upstream_query *q)
         q->tcp_sent += (size_t)n;
     }
     u->stats.sent++;
+    if (u->trace != NULL)
+        u->trace("sent", (const struct sockaddr *)&q->server.ss, q->server.len, true,
+                 out + UPSTREAM_TCP_LENGTH, len - UPSTREAM_TCP_LENGTH);
     return 0;
 }
 
@@ -536,6 +542,9 @@ static void query_tcp_readable(void *ctx, int fd)
                 return;
             }
         } else if (q->tcp_got == UPSTREAM_TCP_LENGTH + q->tcp_reply_len) {
+            if (u->trace != NULL)
+                u->trace("received", (const struct sockaddr *)&q->server.ss, q->server.len, true,
+                         q->tcp_reply, q->tcp_reply_len);
             query_tcp_reply(u, q);
             return;
         }
@@ -578,6 +587,8 @@ static void query_readable(void *ctx, int fd)
             query_try_over(u, q, UPSTREAM_FAILED);
             return;
         }
+        if (u->trace != NULL)
+            u->trace("received", (const struct sockaddr *)&from, from_len, false, data, (size_t)n);
         if (!upstream_addr_equal(&q->server, &from, from_len) ||
             !query_reply_matches(q, data, (size_t)n)) {
             u->stats.forged++;

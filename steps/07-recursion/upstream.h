@@ -82,8 +82,13 @@ struct upstream_stats {
 
 struct upstream_query; /* one question in flight (upstream.c) */
 
+/* Shows one message sent or received (server.h's server_trace()). */
+typedef void upstream_trace_fn(const char *direction, const struct sockaddr *peer,
+                               socklen_t peer_len, bool tcp, const uint8_t *msg, size_t len);
+
 struct upstream {
     struct loop *loop;
+    upstream_trace_fn *trace; /* called for every message sent and received, or NULL */
     unsigned timeout_ms;
     unsigned tries;
     size_t max_pending;
