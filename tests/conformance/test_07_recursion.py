@@ -834,3 +834,42 @@ def test_bad_resolver_option_exits_2(dns_settings, step, fake_hierarchy, tmp_pat
     argv = bad_option_argv([str(binary), "--port", str(g.free_udp_port())], args, fake_hierarchy,
                            tmp_path)
     check_bad_option(argv, option, f"step-{step}")
+
+
+@pytest.mark.stage(7)
+@pytest.mark.build_only
+def test_local_zone_is_answered_first(spawn, step, scope):
+    """With --zone, the names of that zone are answered from it (AA=1, nothing asked of the name
+    servers), with RD=1 and with RD=0; a name outside it with RD=0 gets REFUSED, unasked."""
+    import dns.flags
+    import dns.message
+    import dns.query
+    import dns.rcode
+    from pathlib import Path
+    zone = Path(__file__).resolve().parents[2] / "zones" / "2.0.192.in-addr.arpa.zone"
+    srv = spawn("--zone", str(zone))
+    before = len(scope.queries())
+    for rd in (True, False):
+        q = dns.message.make_query("1.2.0.192.in-addr.arpa.", "PTR", use_edns=False)
+        if not rd:
+            q.flags &= ~dns.flags.RD
+        r = dns.query.udp(q, "127.0.0.1", port=srv.port, timeout=2.0)
+        got = (dns.rcode.to_text(r.rcode()), bool(r.flags & dns.flags.AA),
+               [str(rr) for rrset in r.answer for rr in rrset])
+        if got != ("NOERROR", True, ["example.com."]):
+            g.fail(f"1.2.0.192.in-addr.arpa. PTR (RD={int(rd)}) from the --zone given",
+                   expected="NOERROR, AA=1, the PTR record example.com. from the zone file",
+                   got=f"{got[0]}, AA={int(got[1])}, answer {got[2]}",
+                   hints=["names inside a --zone are answered from it first, as step 5 answers "
+                          "them, before any resolution"])
+    q = dns.message.make_query(f"www.{scope.zone('rd0')}", "A", use_edns=False)
+    q.flags &= ~dns.flags.RD
+    r = dns.query.udp(q, "127.0.0.1", port=srv.port, timeout=2.0)
+    if r.rcode() != dns.rcode.REFUSED:
+        g.fail("a name outside the local zone, asked with RD=0",
+               expected="REFUSED (RD=0: only what the server holds itself)",
+               got=dns.rcode.to_text(r.rcode()))
+    if len(scope.queries()) != before:
+        g.fail("the name servers were asked while the answers were local or refused",
+               expected="no query", got=f"{len(scope.queries()) - before} queries",
+               details=scope.lines())
