@@ -19,4 +19,5 @@ if [ -n "${ROOT_HINTS:-}" ]; then
 fi
 port=${SANDBOX_PORT:-5300}
 SANDBOX_BINARY=$sandbox_binary SANDBOX_PORT=$port "$here/tests/sandbox.sh" start >&2 || exit 1
+echo "resolver: try: dig @127.0.0.1 -p 2053 www.example.com" >&2
 exec "$step" --root-hints "$here/zones/sandbox/root.hints" --ns-port "$port" "$@"
