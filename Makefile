@@ -78,6 +78,8 @@ export UPSTREAM_PORT RESOLVER
 # machine with internet access.
 STEP_LAUNCH_7   := tests/with-sandbox.sh
 STEP_NEEDS_7    := $(BUILD)/step-5
+STEP_LAUNCH_8   := tests/with-sandbox.sh
+STEP_NEEDS_8    := $(BUILD)/step-5
 export ROOT_HINTS NS_PORT SANDBOX_PORT
 
 # Arguments for `make step-N ARGS='--trace'`, and what `make grade` grades.
@@ -212,7 +214,7 @@ help:
 	@echo 'make diff-step-N      the code of chapter N: each file of its step directory against the'
 	@echo '                      copy it overrides (or the whole file when it is new)'
 	@echo 'make SANITIZE=1 ...   the same with AddressSanitizer + UndefinedBehaviorSanitizer'
-	@echo 'make memcheck         the conformance tests of stages 5 to 7, the server under valgrind'
+	@echo 'make memcheck         the conformance tests of stages 5 to 8, the server under valgrind'
 	@echo 'make fuzz             libFuzzer targets, FUZZ_SECONDS each (default 60)'
 	@echo 'make bench            step 5 against NSD and the floor (dnsperf): one table'
 	@echo 'make format           clang-format the C sources'

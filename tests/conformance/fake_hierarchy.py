@@ -11,12 +11,14 @@ the `{root_hints}` placeholder (--root-hints).
 The tree:
 
     .           a.root-servers.test (127.0.1.1), b.root-servers.test (127.0.1.2)   fixed
+                (and the records of scope.add_root_records(), for stage 8)
     test.       ns.nic.test (127.0.1.3)                                          fixed, grows
     <label>-<tag>.test.   per test: each test adds zones of its own, delegated by test.
 
 Tests share the pooled resolver, so each builds its own little hierarchy under names no other test
 uses: `scope = hier.scope()` gives a tag ("t7"), `scope.zone("a")` is "a-t7.test.", and
-`scope.add_zone(apex, records, servers=[...], parent=None)` serves a zone on fake servers and
+`scope.add_zone(apex, records, servers=[...], parent=None)` (also `soa_ttl=`, `minimum=`: its
+SOA's TTL and MINIMUM) serves a zone on fake servers and
 delegates it from its parent (test. unless `parent` is another zone of the test), with glue for the
 name servers that have an address and are asked to get it. Each of a zone's servers is
 `Server(name, address=None, behaviour="ok", ...)`; an address is taken from the pool
@@ -118,14 +120,15 @@ class Zone:
     """A zone's records ({name: {rdtype: RRset}}) and the authoritative lookup of RFC 1034 4.3.2
     (no wildcards)."""
 
-    def __init__(self, apex, lines, ttl=TTL):
+    def __init__(self, apex, lines, ttl=TTL, minimum=300):
         self.apex = norm(apex)
         self.origin = dns.name.from_text(self.apex)
         self.nodes = {}
         self.add([f"{self.apex} {ttl} IN SOA ns.{self.apex.lstrip('.')} "
-                  f"hostmaster.{self.apex.lstrip('.')} 1 7200 3600 1209600 300"
+                  f"hostmaster.{self.apex.lstrip('.')} 1 7200 3600 1209600 {minimum}"
                   if self.apex != "." else
-                  f". {ttl} IN SOA a.root-servers.test. hostmaster.test. 1 7200 3600 1209600 300"])
+                  f". {ttl} IN SOA a.root-servers.test. hostmaster.test. 1 7200 3600 1209600 "
+                  f"{minimum}"])
         self.add(lines)
 
     @property
@@ -235,12 +238,14 @@ class Scope:
     def address(self):
         return self.hier.address()
 
-    def add_zone(self, apex, records=(), servers=(), parent=None, parent_glue=None):
+    def add_zone(self, apex, records=(), servers=(), parent=None, parent_glue=None, soa_ttl=TTL,
+                 minimum=300):
         """Serves the zone `apex` (records: "owner TTL IN TYPE RDATA" lines, "{z}" replaced by the
         apex) on `servers` (Server objects; each gets an address from the pool if it has none) and
         delegates it from `parent` (a Zone of this test, or test.): NS records, and glue for each
         server with an address and glue=True. `parent_glue` ({name: address}) overrides the glue
-        the parent gives (an address that is not the server's, for a name outside it...).
+        the parent gives (an address that is not the server's, for a name outside it...). The
+        zone's SOA has the TTL `soa_ttl` and the MINIMUM `minimum` (stage 8's negative caching).
         Returns the Zone."""
         apex = norm(apex)
         lines = [r.replace("{z}", apex) for r in records]
@@ -250,7 +255,7 @@ class Scope:
         ns_lines = [f"{apex} {TTL} IN NS {s.name}" for s in servers]
         own = [f"{s.name} {TTL} IN A {s.address}" for s in servers
                if s.address and under(s.name, apex)]
-        zone = Zone(apex, lines + ns_lines + own)
+        zone = Zone(apex, lines + ns_lines + own, soa_ttl, minimum)
         glue = {s.name: s.address for s in servers if s.address and s.glue}
         if parent_glue is not None:
             glue.update(parent_glue)
@@ -262,6 +267,17 @@ class Scope:
                     self.hier.assign(s.address, zone, s)
         self.zones.append(apex)
         return zone
+
+    def add_root_records(self, records):
+        """Records the root servers themselves answer (AA=1), for names just below the root
+        ("<label>-<tag>."): a resolution that asks the root and nothing else, and puts one RRset,
+        the answer, into a cache (stage 8's eviction test). Their names count as this test's."""
+        with self.hier.lock:
+            self.hier.root.add(records)
+        for line in records:
+            name = norm(line.split()[0])
+            if name not in self.zones:
+                self.zones.append(name)
 
     def serve(self, address, zone, server):
         """Serves `zone` on `address` too (without delegating anything to it)."""

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""resolver_server: a stand-in "learner server" for stage 7 (an iterative resolver without a cache),
-right or with one classic mistake, for the grader's own tests (test_grading.py) and for trying the
+"""resolver_server: a stand-in "learner server" for stage 7 (an iterative resolver) and, with
+--cache, stage 8 (the same with a cache), right or with one classic mistake, for the grader's own tests (test_grading.py) and for trying the
 stage-7 tests without the build. It needs dnspython: run it with /usr/bin/python3 (Debian's
 python3-dnspython), as test_grading.py does with the interpreter running the tests.
 
     resolver_server.py --port P --root-hints FILE [--ns-port P] [--ns-timeout MS] [--deadline MS]
-                       [--address A] [--mistake M]...
+                       [--address A] [--cache [--cache-size N]] [--mistake M]...
 
 What it does, per the stage-7 contract:
   - a datagram shorter than a header, or a response, is dropped; OPCODE != 0 gets NOTIMP and a
@@ -31,15 +31,35 @@ What it does, per the stage-7 contract:
     bytes: TC=1 and no records.
   - --zone FILE is accepted and ignored (this stand-in has no local data; the tests give none).
 
+With --cache, per the stage-8 contract (class Cache):
+  - the RRsets of answers (CNAMEs included), and from referrals the NS RRset and the glue used
+    (inside the referring zone) are kept, keyed by owner (without case), type and class, with an
+    absolute expiry; NXDOMAIN per name and NODATA per name and type (RFC 2308) with the SOA, for
+    min(SOA TTL, SOA MINIMUM); a negative answer without an SOA is not kept;
+  - trust (RFC 2181 5.4.1): an answer's data is never replaced by a referral's NS or glue while
+    fresh; records outside the bailiwick of their server are never seen by the cache (stage 7
+    already ignores them);
+  - a question is answered from the cache when every link of its CNAME chain and its end (an
+    RRset, NXDOMAIN or NODATA) are fresh, with the remaining TTLs (never below 0); else the walk
+    starts at the deepest cached delegation whose servers have a cached address (else the root),
+    from the name the cached links lead to;
+  - at most --cache-size RRsets (100000; negative entries count), least recently used evicted,
+    expired entries dropped when met or when the cache is full;
+  - RD=0: answered from the cache alone; a question the cache cannot answer gets REFUSED.
+
 Mistakes, on request (--mistake, repeatable):
   oob-glue          uses any glue, even for names outside the zone that sent the referral;
   rd-upstream       sends RD=1 to the name servers;
   no-cname-follow   returns a CNAME into another zone as it is, without resolving its target;
   first-server-only gives up (SERVFAIL) when the first server asked does not answer well;
-  trust-tc          uses a truncated (TC=1) reply as it is, without asking over TCP.
+  trust-tc          uses a truncated (TC=1) reply as it is, without asking over TCP;
+  (with --cache)
+  ttl-not-decremented   answers from the cache with the TTLs as they came;
+  no-negative-cache     keeps no NXDOMAIN or NODATA: they are asked again every time.
 """
 
 import argparse
+import collections
 import io
 import random
 import signal
@@ -65,7 +85,11 @@ CNAME_LINKS_MAX = 8
 REFERRALS_MAX = 30
 QUERIES_MAX = 100
 THREADS_MAX = 2000
-MISTAKES = ("oob-glue", "rd-upstream", "no-cname-follow", "first-server-only", "trust-tc")
+CACHE_SIZE = 100000
+MISTAKES = ("oob-glue", "rd-upstream", "no-cname-follow", "first-server-only", "trust-tc",
+            "ttl-not-decremented", "no-negative-cache")
+# Trust (RFC 2181 5.4.1): what may replace what in the cache.
+GLUE, REFERRAL, ANSWER = 0, 1, 2
 
 
 class GiveUp(Exception):
@@ -121,11 +145,130 @@ def find(section, name, rdtype):
             and (r.rdtype == rdtype or rdtype == dns.rdatatype.ANY)]
 
 
+def key_name(name):
+    return name.canonicalize()  # lower case: the cache's keys ignore letter case
+
+
+class Cache:
+    """RRsets and negative answers, each with an absolute expiry (time.monotonic()), at most `size`
+    of them, the least recently used evicted first. Keys: ("rr", name, type), ("nx", name),
+    ("nodata", name, type) (class IN only: the stand-in resolves nothing else)."""
+
+    def __init__(self, size, mistakes):
+        self.size = size
+        self.mistakes = mistakes
+        self.entries = collections.OrderedDict()  # key -> (expiry, rank, RRset or SOA RRset)
+        self.lock = threading.Lock()
+
+    def _put(self, key, ttl, rank, rrset):
+        now = time.monotonic()
+        with self.lock:
+            old = self.entries.get(key)
+            if old is not None and old[0] > now and old[1] > rank:
+                return  # RFC 2181 5.4.1: fresher trust stays
+            self.entries[key] = (now + ttl, rank, rrset)
+            self.entries.move_to_end(key)
+            if len(self.entries) > self.size:
+                for k in [k for k, e in self.entries.items() if e[0] <= now]:
+                    del self.entries[k]
+            while len(self.entries) > self.size:  # bounded: one entry removed each time
+                self.entries.popitem(last=False)
+
+    def _get(self, key):
+        """(remaining seconds, rank, RRset) of a fresh entry, else None; a hit is used."""
+        now = time.monotonic()
+        with self.lock:
+            e = self.entries.get(key)
+            if e is None:
+                return None
+            if e[0] <= now:
+                del self.entries[key]
+                return None
+            self.entries.move_to_end(key)
+            return e[0] - now, e[1], e[2]
+
+    def _aged(self, found):
+        """A copy of the RRset with its remaining TTL."""
+        left, _, rrset = found
+        copy = rrset.copy()
+        if "ttl-not-decremented" not in self.mistakes:
+            copy.ttl = max(0, int(left))
+        return copy
+
+    def add(self, rrset, rank):
+        if rrset.rdclass != dns.rdataclass.IN or rrset.ttl <= 0:
+            return
+        self._put(("rr", key_name(rrset.name), rrset.rdtype), rrset.ttl, rank, rrset)
+        if rank == ANSWER:
+            with self.lock:
+                self.entries.pop(("nx", key_name(rrset.name)), None)
+
+    def add_negative(self, name, rdtype, nxdomain, soa):
+        """NXDOMAIN (for the name) or NODATA (for the name and type), for min(SOA TTL, MINIMUM)."""
+        if "no-negative-cache" in self.mistakes or not soa:
+            return
+        soa = soa[0]
+        ttl = min(soa.ttl, soa[0].minimum)
+        if ttl <= 0:
+            return
+        key = ("nx", key_name(name)) if nxdomain else ("nodata", key_name(name), rdtype)
+        self._put(key, ttl, ANSWER, soa)
+
+    def rrset(self, name, rdtype):
+        found = self._get(("rr", key_name(name), rdtype))
+        return None if found is None else self._aged(found)
+
+    def answer(self, name, rdtype):
+        """What the cache says of `name` `rdtype`: ("done", rcode, answer, authority) when the CNAME
+        chain and its end are all fresh, else ("walk", chain so far, the name to walk from)."""
+        chain, names = [], {key_name(name)}
+        for _ in range(CNAME_LINKS_MAX + 1):
+            found = self.rrset(name, rdtype)
+            if found is not None:
+                return "done", NOERROR, chain + [found], []
+            nx = self._get(("nx", key_name(name)))
+            if nx is not None:
+                return "done", NXDOMAIN, chain, [self._aged(nx)]
+            nodata = self._get(("nodata", key_name(name), rdtype))
+            if nodata is not None:
+                return "done", NOERROR, chain, [self._aged(nodata)]
+            cname = self.rrset(name, dns.rdatatype.CNAME) if rdtype != dns.rdatatype.CNAME \
+                else None
+            if cname is None:
+                break
+            chain.append(cname)
+            name = cname[0].target
+            if key_name(name) in names:
+                return "done", SERVFAIL, chain, []
+            names.add(key_name(name))
+        else:
+            return "done", SERVFAIL, chain, []
+        return "walk", chain, name
+
+    def delegation(self, name):
+        """(zone, [addresses]) of the deepest cached delegation above `name` whose servers have a
+        cached address, or None."""
+        for depth in range(len(name.labels), 0, -1):
+            cut = dns.name.Name(name.labels[-depth:])
+            ns = self.rrset(cut, dns.rdatatype.NS)
+            if ns is None:
+                continue
+            addresses = []
+            for rr in ns:
+                a = self.rrset(rr.target, dns.rdatatype.A)
+                if a is not None:
+                    addresses += [x.address for x in a]
+            if addresses:
+                return cut, addresses
+        return None
+
+
 class Resolver:
-    def __init__(self, roots, port, timeout_s, deadline_s, mistakes):
+    def __init__(self, roots, port, timeout_s, deadline_s, mistakes, cache=None):
         self.roots, self.port = roots, port
         self.timeout, self.deadline = timeout_s, deadline_s
         self.mistakes = set(mistakes)
+        self.cache = cache
 
     # ---- one query to one name server
 
@@ -238,6 +381,8 @@ class Resolver:
         for rr in ns:
             glue = find(reply.additional, rr.target, dns.rdatatype.A)
             if glue and (rr.target.is_subdomain(zone) or "oob-glue" in self.mistakes):
+                if self.cache is not None and rr.target.is_subdomain(zone):
+                    self.cache.add(glue[0], GLUE)
                 for a in glue[0]:
                     yield a.address
             else:
@@ -255,6 +400,9 @@ class Resolver:
         """Asks from the root down: ("done", ...) or ("cname", ...) as classify() says, or
         ("done", SERVFAIL, [], []) when no server of a zone answers usefully."""
         zone, servers = dns.name.root, iter(self.roots)
+        cached = self.cache.delegation(name) if self.cache is not None else None
+        if cached is not None:
+            zone, servers = cached[0], iter(cached[1])
         while True:  # bounded by budget.referral()
             referral = None
             for address in servers:
@@ -267,6 +415,7 @@ class Resolver:
                         return "done", SERVFAIL, [], []
                     continue
                 if outcome[0] != "referral":
+                    self.remember(outcome, name, rdtype)
                     return outcome
                 referral = (outcome[1], reply)
                 break
@@ -274,13 +423,43 @@ class Resolver:
                 return "done", SERVFAIL, [], []
             budget.referral()
             ns, reply = referral
+            if self.cache is not None:
+                self.cache.add(ns, REFERRAL)
             servers = self.addresses(ns, reply, zone, budget, stack)
             zone = ns.name
+
+    def remember(self, outcome, name, rdtype):
+        """Puts an answer (its RRsets; a negative one with its SOA) into the cache."""
+        if self.cache is None:
+            return
+        answer = outcome[2] if outcome[0] == "done" else outcome[1]
+        for rrset in answer:
+            self.cache.add(rrset, ANSWER)
+        if outcome[0] != "done" or outcome[1] not in (NOERROR, NXDOMAIN) or \
+                (outcome[1] == NOERROR and any(r.rdtype == rdtype for r in answer)):
+            return
+        owner = answer[-1][0].target if answer and answer[-1].rdtype == dns.rdatatype.CNAME \
+            else name
+        self.cache.add_negative(owner, rdtype, outcome[1] == NXDOMAIN, outcome[3])
 
     def resolve(self, name, rdtype, budget, stack=()):
         """(rcode, answer RRsets: the CNAME chain then the final RRset, authority RRsets)."""
         chain, names = [], {name}
         while True:  # bounded: at most CNAME_LINKS_MAX links
+            if self.cache is not None:
+                cached = self.cache.answer(name, rdtype)
+                if cached[0] == "done":
+                    _, rcode, answer, authority = cached
+                    return rcode, chain + answer, authority
+                _, links, target = cached
+                if links:
+                    chain += links
+                    names.update(r.name for r in links)
+                    if target in names or \
+                            sum(1 for r in chain if r.rdtype == dns.rdatatype.CNAME) > CNAME_LINKS_MAX:
+                        return SERVFAIL, chain, []
+                    names.add(target)
+                    name = target
             outcome = self.walk(name, rdtype, budget, stack)
             if outcome[0] == "done":
                 _, rcode, answer, authority = outcome
@@ -318,13 +497,22 @@ class Server:
         except dnswire.Malformed:
             return self.header_only(query_id, flags, FORMERR)
         if not flags & RD:
-            return self.reply(data, query, [(REFUSED, [], [])])
+            return self.reply(data, query, [self.from_cache(labels, qtype, qclass)
+                                            for labels, qtype, qclass, _, _ in query.questions])
         with self.lock:
             if self.active >= THREADS_MAX:
                 return self.reply(data, query, [(SERVFAIL, [], [])])
             self.active += 1
         threading.Thread(target=self.resolve_all, args=(data, query, client), daemon=True).start()
         return None
+
+    def from_cache(self, labels, qtype, qclass):
+        """RD=0: what the cache alone says of a question, or REFUSED."""
+        cache = self.resolver.cache
+        if cache is None or qclass != dns.rdataclass.IN:
+            return REFUSED, [], []
+        cached = cache.answer(dns.name.Name([*labels, b""]), qtype)
+        return cached[1:] if cached[0] == "done" and cached[1] != SERVFAIL else (REFUSED, [], [])
 
     def resolve_one(self, labels, qtype, qclass):
         if qclass != dns.rdataclass.IN:
@@ -401,6 +589,8 @@ def main():
     ap.add_argument("--ns-timeout", type=positive, default=800, metavar="MS")
     ap.add_argument("--deadline", type=positive, default=5000, metavar="MS")
     ap.add_argument("--zone", action="append", default=[])
+    ap.add_argument("--cache", action="store_true", help="stage 8: keep what is learnt")
+    ap.add_argument("--cache-size", type=positive, default=CACHE_SIZE, metavar="N")
     ap.add_argument("--mistake", action="append", default=[], choices=MISTAKES)
     args = ap.parse_args()
     try:
@@ -414,10 +604,12 @@ def main():
     sock.bind((args.address, args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    cache = Cache(args.cache_size, set(args.mistake)) if args.cache else None
     resolver = Resolver(roots, args.ns_port, args.ns_timeout / 1000, args.deadline / 1000,
-                        args.mistake)
+                        args.mistake, cache)
     print(f"resolver_server listening on {args.address}:{args.port}/udp, root servers "
           f"{', '.join(roots)} port {args.ns_port}"
+          + (f", a cache of {args.cache_size} RRsets" if cache is not None else "")
           + (f", mistakes: {', '.join(args.mistake)}" if args.mistake else ""),
           file=sys.stderr, flush=True)
     Server(sock, resolver).serve()

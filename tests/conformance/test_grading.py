@@ -13,7 +13,8 @@ The stand-ins, each right or with one mistake a learner made:
                       upstream socket, any reply accepted, blocking on the upstream, RA left 0;
   resolver_server.py  stage 7, against the fake hierarchy: out-of-bailiwick glue used, RD=1 sent
                       to name servers, no CNAME followed across zones, giving up after the first
-                      server, a truncated reply used.
+                      server, a truncated reply used; with --cache, stage 8: TTLs not counted
+                      down, no negative cache.
 For each mistake the report's first failure must name it (its cause); for what the RFCs allow, the
 grade must pass and say what it saw.
 
@@ -30,6 +31,7 @@ import pytest
 
 import dnsgrader as g
 import test_07_recursion as test_07
+import test_08_cache as test_08
 
 HERE = Path(__file__).resolve().parent
 GRADE = HERE.parent / "grade.py"
@@ -132,6 +134,20 @@ def resolver_grade(option, keyword):
     return grade_cmd("--step", "7", "--server-cmd", cmd, "-k", keyword)
 
 
+# The stage-8 stand-in: resolver_server.py --cache, graded whole (stages 2, 3, 7 and 8) but for
+# stage 7's three timed tests; each cache mistake on the stage-8 tests.
+CACHE_MISTAKES = {
+    "ttl-not-decremented": "test_08",
+    "no-negative-cache": "test_08",
+}
+
+
+def cache_grade(option, keyword):
+    cmd = (f"{RESOLVER} --cache {option} --port {{port}} --root-hints {{root_hints}} "
+           "--ns-port {ns_port}")
+    return grade_cmd("--step", "8", "--server-cmd", cmd, "-k", keyword)
+
+
 def all_runs(build_dir):
     """name -> the command of one run, or None when what it needs is not built."""
     step5 = build_dir / "step-5"
@@ -139,9 +155,15 @@ def all_runs(build_dir):
                 for m, k in FORWARD_MISTAKES.items()}
     resolvers = {f"resolver-{m}": resolver_grade(f"--mistake {m}", k)
                  for m, k in RESOLVER_MISTAKES.items()}
+    caches = {f"cache-{m}": cache_grade(f"--mistake {m}", k) for m, k in CACHE_MISTAKES.items()}
     return {
         **forwards,
         **resolvers,
+        **caches,
+        "cache": cache_grade("", RESOLVER_RIGHT),
+        "no-cache-8": grade_cmd("--step", "8", "--server-cmd",
+                                f"{RESOLVER} --port {{port}} --root-hints {{root_hints}} "
+                                "--ns-port {ns_port}", "-k", "test_08"),
         "resolver": resolver_grade("", RESOLVER_RIGHT),
         "forward": forward_grade(build_dir, "", FORWARD_RIGHT) if step5.exists() else None,
         # The drop tests against header_server.py
@@ -508,6 +530,51 @@ def test_root_hints_and_ns_port_placeholders():
         is None
     assert "{root_hints} is not filled at stage 6" in \
         g.check_command("r --port {port} --root-hints {root_hints}", 6)
+
+
+# --------------------------------------------------------------------------------------------------
+# Stage 8: cache
+
+
+def test_a_right_cache_passes_stage_8(runs):
+    """resolver_server.py --cache passes the tests of stage 8, and those of stages 2, 3 and 7 that
+    still apply (but the three stage-7 tests that measure time, see RESOLVER_RIGHT)."""
+    r, rows, _ = runs["cache"]
+    assert r.returncode == 0 and "Result: PASS (stage 8)" in r.stdout, show(r)
+    assert rows[8]["what"] == "cache" and rows[8]["passed"] >= 12, show(r)
+    assert rows[7]["result"] == rows[2]["result"] == rows[3]["result"] == "PASS", show(r)
+
+
+def test_a_resolver_without_a_cache_fails_stage_8_and_says_so(runs):
+    """resolver_server.py without --cache (a right stage-7 resolver) fails stage 8, led by
+    "answers are not cached"."""
+    r, rows, _ = runs["no-cache-8"]
+    assert r.returncode == 1 and rows[8]["result"] == "FAIL", show(r)
+    text = lead(r.stdout)
+    assert "(stage 8)" in text.split("\n", 1)[0], show(r)
+    assert f"  cause: {test_08.CAUSE_NOT_CACHED}\n" in text, show(r)
+
+
+@pytest.mark.parametrize("mistake,cause", [
+    ("ttl-not-decremented", test_08.CAUSE_TTL_NOT_DECREMENTED),
+    ("no-negative-cache", test_08.CAUSE_NO_NEGATIVE_CACHE),
+])
+def test_a_cache_mistake_is_named(runs, mistake, cause):
+    r, rows, _ = runs[f"cache-{mistake}"]
+    assert r.returncode == 1 and rows[8]["result"] == "FAIL", show(r)
+    text = lead(r.stdout)
+    assert "(stage 8)" in text.split("\n", 1)[0], show(r)
+    assert f"  cause: {cause}\n" in text, show(r)
+    assert "hint: " in text and "Traceback" not in r.stdout + r.stderr, show(r)
+
+
+@pytest.mark.parametrize("value", test_08.BAD_CACHE_SIZES)
+def test_the_stand_in_cache_checks_its_size(fake_hierarchy, tmp_path, value):
+    """The stage-8 command-line test (build only) passes resolver_server.py --cache."""
+    prefix = [sys.executable, str(HERE / "resolver_server.py"), "--cache", "--port",
+              str(g.free_udp_port())]
+    test_08.check_bad_cache_size(prefix, value, fake_hierarchy, tmp_path,
+                                 "resolver_server.py --cache")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -45,6 +45,8 @@ void test_relay_register(void);
 void test_forward_register(void);
 /* steps/07-recursion/ */
 void test_hints_register(void);
+/* steps/08-cache/ */
+void test_cache_register(void);
 
 /*
  * Assertions that say what was expected and what came instead, so a failure
