@@ -359,8 +359,9 @@ void forward_report(void *ctx, const char *when)
 {
     struct forward *fw = ctx;
     const struct upstream_stats *u = &fw->up.stats;
-    log_info("%s: queries %llu, answered locally %llu, resolved %llu (NXDOMAIN %llu, NODATA "
-             "%llu, failed %llu), referrals %llu, lame answers %llu, out-of-bailiwick records "
+    log_info("%s: queries %llu, answered locally %llu, resolutions: answered %llu, NXDOMAIN "
+             "%llu, NODATA %llu, failed %llu; referrals %llu, lame answers %llu, out-of-bailiwick "
+             "records "
              "%llu, upstream queries %llu (over TCP %llu, timeouts %llu, forged replies ignored "
              "%llu), SERVFAIL %llu, waiting %zu",
              when, (unsigned long long)fw->stats.queries, (unsigned long long)fw->stats.local,

@@ -36,7 +36,7 @@ enum cache_rank {
 
 enum cache_kind {
     CACHE_POSITIVE, /* an RRset */
-    CACHE_NODATA,   /* the name exists, this type does not: `soa` says why */
+    CACHE_NODATA,   /* the name exists, this type does not: `data` holds the SOA */
     CACHE_NXDOMAIN, /* the name does not exist (any type): stored with type 0 */
 };
 

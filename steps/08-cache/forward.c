@@ -426,18 +426,21 @@ void forward_report(void *ctx, const char *when)
     struct forward *fw = ctx;
     const struct upstream_stats *u = &fw->up.stats;
     const struct cache_stats *c = &fw->cache.stats;
-    log_info("%s: queries %llu, answered locally %llu, from the cache at once %llu, resolved %llu "
-             "(NXDOMAIN %llu, NODATA %llu, failed %llu), started below the root %llu, referrals "
-             "%llu, upstream queries %llu (over TCP %llu, timeouts %llu, forged replies ignored "
-             "%llu), cache entries %zu (inserts %llu, evictions %llu, expired %llu), SERVFAIL "
-             "%llu, waiting %zu",
+    log_info("%s: queries %llu, answered locally %llu, from the cache at once %llu; "
+             "resolutions: answered %llu, NXDOMAIN %llu, NODATA %llu, failed %llu; started below "
+             "the root %llu, referrals %llu, lame answers %llu, out-of-bailiwick records %llu, "
+             "upstream queries %llu (over TCP %llu, timeouts %llu, forged replies ignored %llu), "
+             "cache entries %zu (inserts %llu, evictions %llu, expired %llu), SERVFAIL %llu, "
+             "waiting %zu",
              when, (unsigned long long)fw->stats.queries, (unsigned long long)fw->stats.local,
              (unsigned long long)fw->stats.cached, (unsigned long long)fw->resolver.stats.answered,
              (unsigned long long)fw->resolver.stats.nxdomain,
              (unsigned long long)fw->resolver.stats.nodata,
              (unsigned long long)fw->resolver.stats.servfail,
              (unsigned long long)fw->resolver.stats.cut_from_cache,
-             (unsigned long long)fw->resolver.stats.referrals, (unsigned long long)u->sent,
+             (unsigned long long)fw->resolver.stats.referrals,
+             (unsigned long long)fw->resolver.stats.lame,
+             (unsigned long long)fw->resolver.stats.out_of_bailiwick, (unsigned long long)u->sent,
              (unsigned long long)u->tcp, (unsigned long long)u->timeouts,
              (unsigned long long)u->forged, fw->cache.count, (unsigned long long)c->inserts,
              (unsigned long long)c->evictions, (unsigned long long)c->expired,

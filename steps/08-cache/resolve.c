@@ -470,8 +470,6 @@ static bool resolve_keep(struct buf_writer *w, const struct msg *m, const struct
     return true;
 }
 
-/* Ends the whole tree of `top`: for a top-level resolution, calls the
- * client's callback with the reply (or UPSTREAM_FAILED), then frees it. */
 /* Writes the reply for the question of `res` alone: its RCODE, the answer
  * records, the authority records. Returns its length, or 0 if it does not
  * fit in `cap`. */
@@ -790,7 +788,7 @@ static void resolve_handle(struct resolution *res, const struct msg *m)
         return;
     }
     /* The chain left this server's zone: its servers know nothing more;
-     * the new name is resolved from the root (there is no cache yet). */
+     * the new name starts again, from the cache or the closest cut it knows. */
     if (moved && !resolve_in_bailiwick(res, &res->qname)) {
         resolve_restart(res);
         return;
