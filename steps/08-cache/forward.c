@@ -386,6 +386,7 @@ static size_t forward_from_cache(struct forward *fw, uint8_t *reply, size_t cap)
         parts[i] = (struct relay_part){.reply = answers[i], .len = n, .local = local};
     }
     fw->stats.cached++;
+    server_trace_note("answered from the cache (and local zones): no query sent");
     return relay_write(&fw->relay, q, parts, reply, cap < DNS_UDP_MAX ? cap : DNS_UDP_MAX);
 }
 

@@ -12,7 +12,9 @@
  *               CNAME links, a negative answer, or the closest zone cut it
  *               knows; caches what each reply teaches (in bailiwick only);
  *   forward.c   --cache-size; answers at once when the cache (or a local
- *               zone) holds everything a query asks; RD=0 gets the cache.
+ *               zone) holds everything a query asks; RD=0 gets the cache;
+ *   server.c    server_trace_note(): --trace says when a reply came from
+ *               the cache.
  */
 static struct forward resolver;
 

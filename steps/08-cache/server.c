@@ -1,0 +1,450 @@
+/* server: what every step's main() shares — options, socket, signals, trace — in an event loop. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "trace.h"
+
+enum {
+    /* Kernel receive buffer asked for, so a burst of queries waits in the
+     * kernel instead of being dropped while we answer (the kernel may cap it
+     * at net.core.rmem_max). */
+    SERVER_SOCKET_BUFFER = 4 * 1024 * 1024,
+    /* The most client datagrams answered per wake-up of the loop. Under a
+     * flood the client socket is always readable: without a bound, replies
+     * from upstream servers, timers and signals would wait for the flood to
+     * end. 64 datagrams cost well under a millisecond. */
+    SERVER_BATCH = 64,
+};
+
+/*
+ * Signals. Each one a person or a program sends a server either stops it
+ * cleanly, is logged, or is ignored on purpose (NSD's choices where it has
+ * one):
+ *   SIGINT, SIGTERM  stop: Ctrl-C, kill, the test suite's shutdown
+ *   SIGQUIT          stop, as NSD does (Ctrl-\ would otherwise dump core)
+ *   SIGHUP           stop. NSD reloads its zones on SIGHUP, but these steps
+ *                    read theirs once; and a server whose terminal has gone
+ *                    away should go too, not hold port 2053 unseen
+ *   SIGUSR1          a log line, and answering goes on: NSD logs its counters
+ *                    here, and a step that keeps counters will
+ *   SIGPIPE          ignored: a write to a pipe nobody reads (--trace | head)
+ *                    then fails with EPIPE, which the trace reports, instead
+ *                    of killing the server without a word
+ *   SIGUSR2          ignored: it means nothing here, and a stray one should
+ *                    not kill the server
+ * The others keep their default action: SIGKILL and SIGSTOP cannot be caught,
+ * and a fault (SIGSEGV, SIGABRT, SIGFPE, ...) must still end the process.
+ */
+static const int server_handled_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1};
+enum { SERVER_HANDLED_SIGNALS = sizeof server_handled_signals / sizeof server_handled_signals[0] };
+
+/* Set by the handler, read by the loop. */
+static volatile sig_atomic_t server_stop_signal; /* the signal that asked to stop, or 0 */
+static volatile sig_atomic_t server_usr1;        /* SIGUSR1 came since the loop last looked */
+static volatile sig_atomic_t server_starting;    /* the step's setup() is running */
+
+/*
+ * The self-pipe. poll() cannot unblock signals atomically as pselect() did,
+ * so the handler wakes the loop the other way: it writes a byte to this pipe,
+ * whose read end the loop watches like any socket. A signal that comes just
+ * before poll() leaves the byte in the pipe, and poll() returns at once: no
+ * wake-up is lost. Both ends are non-blocking: a full pipe already holds a
+ * wake-up, and the handler must never block.
+ */
+static int server_wake_pipe[2] = {-1, -1};
+
+/* The event loop: client datagrams, the step's sockets and timers, signals. */
+static struct loop server_event_loop;
+
+struct loop *server_loop(void)
+{
+    return &server_event_loop;
+}
+
+static const char *server_signal_name(int sig)
+{
+    switch (sig) {
+    case SIGINT:
+        return "SIGINT";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGQUIT:
+        return "SIGQUIT";
+    case SIGHUP:
+        return "SIGHUP";
+    default:
+        return "a signal";
+    }
+}
+
+/* Appends `s` to line[0..*len), cut to fit `cap` - 1 bytes. A loop rather
+ * than snprintf(), which a signal handler may not call. */
+static void server_append(char *line, size_t cap, size_t *len, const char *s)
+{
+    while (*s != '\0' && *len < cap - 1)
+        line[(*len)++] = *s++;
+}
+
+/*
+ * A stop signal while setup() runs (a zone file can take seconds to load):
+ * there is no loop yet to see the flag, so the handler itself logs the line
+ * and ends the process. Only async-signal-safe calls: write() instead of
+ * fprintf(), _exit() instead of exit(). Nothing needs cleaning up: the kernel
+ * closes the socket and takes the memory back.
+ */
+static void server_stop_during_setup(int sig)
+{
+    if (log_threshold >= LOG_INFO) {
+        char line[128];
+        size_t len = 0;
+        server_append(line, sizeof line, &len, log_program());
+        server_append(line, sizeof line, &len, " stopped by ");
+        server_append(line, sizeof line, &len, server_signal_name(sig));
+        server_append(line, sizeof line, &len, " while starting up");
+        line[len++] = '\n'; /* server_append() left room for it */
+        ssize_t n = write(STDERR_FILENO, line, len);
+        (void)n; /* if stderr is gone there is nowhere to say so */
+    }
+    _exit(0);
+}
+
+static void server_on_signal(int sig)
+{
+    int saved = errno; /* write() may change it under the code we interrupted */
+    if (sig == SIGUSR1) {
+        server_usr1 = 1;
+    } else {
+        server_stop_signal = sig;
+        if (server_starting)
+            server_stop_during_setup(sig);
+    }
+    ssize_t n = write(server_wake_pipe[1], "", 1);
+    (void)n; /* a full pipe already holds a wake-up */
+    errno = saved;
+}
+
+/* Opens the self-pipe, both ends non-blocking and closed on exec. */
+static int server_pipe_open(void)
+{
+    if (pipe(server_wake_pipe) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        int flags = fcntl(server_wake_pipe[i], F_GETFL);
+        if (flags < 0 || fcntl(server_wake_pipe[i], F_SETFL, flags | O_NONBLOCK) < 0 ||
+            fcntl(server_wake_pipe[i], F_SETFD, FD_CLOEXEC) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * Installs the handlers, after opening the self-pipe they write to. The
+ * signals stay unblocked: a handler only sets a flag and writes to the pipe,
+ * so it may run anywhere in the loop.
+ */
+static int server_signals(void)
+{
+    if (server_pipe_open() != 0)
+        return -1;
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
+        sigaddset(&handled, server_handled_signals[i]);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = server_on_signal; /* no SA_RESTART: poll() returns with EINTR */
+    sa.sa_mask = handled;             /* one handler at a time */
+    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++) {
+        if (sigaction(server_handled_signals[i], &sa, NULL) != 0)
+            return -1;
+    }
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL) != 0 || sigaction(SIGUSR2, &sa, NULL) != 0)
+        return -1;
+    /* The mask inherited from our parent might block some of them. */
+    return sigprocmask(SIG_UNBLOCK, &handled, NULL);
+}
+
+/*
+ * Runs the step's setup(), during which a stop signal ends the process at
+ * once (see server_stop_during_setup) rather than after a long zone load.
+ * SIGUSR1 is only noted, and reported once the loop runs.
+ */
+static int server_setup(const struct server_step *step)
+{
+    server_starting = 1;
+    int status = step->setup(step->ctx);
+    server_starting = 0; /* a stop signal from here on is the loop's to see */
+    return status;
+}
+
+/* --trace is on, and stdout still takes what it writes. */
+static bool server_tracing;
+
+/*
+ * Called after each write of the trace. When stdout's reader has gone away
+ * (`build/step-3 --trace | head -1`: EPIPE, since SIGPIPE is ignored) or the
+ * disk is full, says so once on stderr and stops tracing; answering goes on.
+ * Line buffering (server_main) makes a failed write show here at once.
+ */
+static void server_trace_check(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return;
+    log_warn("--trace: cannot write to stdout (%s): tracing stops, answering goes on",
+             strerror(errno));
+    server_tracing = false;
+}
+
+/* Traces and sends one reply to `req`'s client. */
+static void server_send(const struct server_request *req, const uint8_t *reply, size_t len)
+{
+    char peer_text[NET_ADDR_TEXT_MAX];
+    const struct sockaddr *peer = (const struct sockaddr *)&req->peer;
+    bool named = server_tracing || log_threshold >= LOG_DEBUG;
+    if (named)
+        net_sockaddr_text(peer, req->peer_len, peer_text, sizeof peer_text);
+    if (server_tracing) {
+        trace_datagram(stdout, "sent", peer_text, reply, len);
+        server_trace_check();
+    }
+    if (sendto(req->fd, reply, len, 0, peer, req->peer_len) < 0 && named)
+        log_debug("sendto %s: %s", peer_text, strerror(errno));
+}
+
+void server_trace(const char *direction, const struct sockaddr *peer, socklen_t peer_len, bool tcp,
+                  const uint8_t *msg, size_t len)
+{
+    if (!server_tracing)
+        return;
+    char peer_text[NET_ADDR_TEXT_MAX + sizeof " over TCP"];
+    net_sockaddr_text(peer, peer_len, peer_text, NET_ADDR_TEXT_MAX);
+    if (tcp)
+        strcat(peer_text, " over TCP"); /* room for it is in the size above */
+    trace_datagram(stdout, direction, peer_text, msg, len);
+    server_trace_check();
+}
+
+void server_trace_note(const char *text)
+{
+    if (!server_tracing)
+        return;
+    printf("--- %s\n\n", text);
+    server_trace_check();
+}
+
+struct server_request *server_defer(const struct server_request *req)
+{
+    struct server_request *kept = malloc(sizeof *kept);
+    if (kept != NULL)
+        *kept = *req;
+    return kept;
+}
+
+void server_reply(struct server_request *req, const uint8_t *reply, size_t len)
+{
+    server_send(req, reply, len);
+    free(req);
+}
+
+void server_drop(struct server_request *req)
+{
+    free(req);
+}
+
+/* Answers one datagram: trace, hand it to the step, send what it returns now. */
+static void server_dispatch(const struct server_step *step, const struct server_request *req,
+                            const uint8_t *in, size_t len, uint8_t *out, size_t out_cap)
+{
+    char peer_text[NET_ADDR_TEXT_MAX];
+    bool named = false;
+    if (server_tracing || log_threshold >= LOG_DEBUG) {
+        net_sockaddr_text((const struct sockaddr *)&req->peer, req->peer_len, peer_text,
+                          sizeof peer_text);
+        named = true;
+    }
+    if (server_tracing) {
+        trace_datagram(stdout, "received", peer_text, in, len);
+        server_trace_check();
+    }
+    if (log_threshold >= LOG_DEBUG) {
+        char summary[256];
+        log_debug("from %s: %s", peer_text, trace_summary(in, len, summary, sizeof summary));
+    }
+
+    size_t reply_len = step->handle(step->ctx, req, in, len, out, out_cap);
+    if (reply_len == SERVER_DEFERRED) {
+        if (server_tracing) {
+            printf("--- %s will be answered later\n\n", peer_text);
+            server_trace_check();
+        }
+        return;
+    }
+    if (reply_len == SERVER_NO_REPLY || reply_len > out_cap) {
+        if (server_tracing) {
+            printf("--- no reply to %s: the step dropped this datagram\n\n", peer_text);
+            server_trace_check();
+        }
+        if (named)
+            log_debug("no reply to %s", peer_text);
+        return;
+    }
+    server_send(req, out, reply_len);
+}
+
+/* The client socket is readable: answers at most SERVER_BATCH queued
+ * datagrams, then lets the loop see to everything else. */
+static void server_on_client(void *ctx, int fd)
+{
+    const struct server_step *step = ctx;
+    /* Static: 2 x 64 KiB is too much for some stacks, and there is one loop. */
+    static uint8_t in[DNS_RECV_BUFFER], out[DNS_RECV_BUFFER];
+
+    for (int i = 0; i < SERVER_BATCH; i++) {
+        struct server_request req = {.fd = fd};
+        req.peer_len = sizeof req.peer;
+        /* The socket is non-blocking: an empty queue is EAGAIN, not a wait. */
+        ssize_t n = recvfrom(fd, in, sizeof in, 0, (struct sockaddr *)&req.peer, &req.peer_len);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log_warn("recvfrom: %s", strerror(errno));
+            return;
+        }
+        server_dispatch(step, &req, in, (size_t)n, out, sizeof out);
+    }
+}
+
+/* The self-pipe is readable: a signal came. */
+static void server_on_signal_pipe(void *ctx, int fd)
+{
+    const struct server_step *step = ctx;
+    uint8_t drain[64];
+    /* Bounded: the handler writes at most one byte per signal, and a
+     * non-blocking read of an empty pipe ends the loop with EAGAIN. */
+    while (read(fd, drain, sizeof drain) > 0)
+        continue;
+    if (server_usr1) {
+        server_usr1 = 0;
+        if (step->report != NULL)
+            step->report(step->ctx, "SIGUSR1");
+        else
+            log_info("SIGUSR1: no statistics to log at this stage; still answering");
+    }
+    if (server_stop_signal)
+        loop_stop(&server_event_loop);
+}
+
+/* Runs the loop until a stop signal. Returns 0, or 1 on an error. */
+static int server_run(const struct server_step *step, int fd)
+{
+    if (loop_watch(&server_event_loop, fd, server_on_client, (void *)step) != 0 ||
+        loop_watch(&server_event_loop, server_wake_pipe[0], server_on_signal_pipe, (void *)step) !=
+            0) {
+        log_error("cannot watch the sockets: %s", strerror(errno));
+        return 1;
+    }
+    if (server_stop_signal) /* came between setup and here: its byte is in the pipe, but why wait */
+        return 0;
+    if (loop_run(&server_event_loop) != 0) {
+        log_error("poll: %s", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* Opens the UDP socket of `addr`, as non-blocking, with large kernel buffers.
+ * Returns the descriptor, or -1 after logging why. On success `addr` holds
+ * the address bound (with --port 0, the port the kernel picked). */
+static int server_open(struct net_addr *addr)
+{
+    char text[NET_ADDR_TEXT_MAX];
+    int fd = net_udp_bind(addr);
+    if (fd < 0) {
+        log_error("cannot listen on %s/udp: %s", net_addr_text(addr, text, sizeof text),
+                  strerror(errno));
+        return -1;
+    }
+    struct net_addr bound = {.len = sizeof bound.ss};
+    if (getsockname(fd, (struct sockaddr *)&bound.ss, &bound.len) == 0)
+        *addr = bound;
+    int size = SERVER_SOCKET_BUFFER;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* best effort */
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        log_error("cannot make the socket non-blocking: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int server_main(const struct server_step *step, int argc, char **argv)
+{
+    struct cli_common opts;
+    char err[256];
+
+    log_init(step->program, LOG_INFO);
+    switch (
+        cli_parse(argc, argv, step->extras, step->n_extras, step->ctx, &opts, err, sizeof err)) {
+    case CLI_HELP:
+        cli_usage(stdout, step->program, step->summary, step->extras, step->n_extras);
+        return 0;
+    case CLI_ERROR:
+        fprintf(stderr, "%s: %s\n", step->program, err);
+        cli_usage(stderr, step->program, step->summary, step->extras, step->n_extras);
+        return 2;
+    case CLI_RUN:
+        break;
+    }
+    log_init(step->program, opts.log_level);
+    server_tracing = opts.trace;
+    if (opts.trace)
+        setvbuf(stdout, NULL, _IOLBF, 0); /* trace lines appear as they happen, even in a pipe */
+
+    struct net_addr addr;
+    if (net_addr_parse(opts.address, opts.port, &addr) != 0) {
+        log_error("bad address '%s'", opts.address); /* cli_parse checked it already */
+        return 2;
+    }
+    /* Signals first, so none finds the process without its handler; then the
+     * socket, so a port in use is reported at once, not after the zones
+     * have loaded; then the step's setup. */
+    if (server_signals() != 0 || loop_init(&server_event_loop, loop_monotonic_ms) != 0) {
+        log_error("cannot install signal handlers: %s", strerror(errno));
+        return 1;
+    }
+    int fd = server_open(&addr);
+    if (fd < 0)
+        return 1;
+    if (step->setup) {
+        int status = server_setup(step);
+        if (status != 0) {
+            close(fd);
+            return status;
+        }
+    }
+
+    char addr_text[NET_ADDR_TEXT_MAX];
+    log_info("listening on %s/udp", net_addr_text(&addr, addr_text, sizeof addr_text));
+    int status = server_run(step, fd);
+    close(fd);
+    if (status == 0)
+        log_info("stopped by %s%s", server_signal_name(server_stop_signal),
+                 server_stop_signal == SIGHUP ? " (nothing to reload at this stage)" : "");
+    if (step->report != NULL)
+        step->report(step->ctx, "at exit");
+    return status;
+}
