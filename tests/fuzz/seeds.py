@@ -112,6 +112,13 @@ def wire_seeds():
     s["qdcount-17"] = header(qd=17) + question(name("a.example.com")) * 17
     s["answer-in-query"] = header(an=1) + question(name("example.com")) + ptr(12) + \
         struct.pack("!HHIH", A, IN, 60, 4) + b"\xc0\x00\x02\x01"
+    # The one query with an authority record that is accepted (RFC 1995 3): IXFR with the
+    # client's SOA (root names, serial 1), and the same with an A record instead (FORMERR).
+    soa = b"\x00\x00" + struct.pack("!IIIII", 1, 0, 0, 0, 0)
+    s["ixfr-soa-in-authority"] = header(ns=1) + question(name("example.com"), 251) + ptr(12) + \
+        struct.pack("!HHIH", SOA, IN, 0, len(soa)) + soa
+    s["ixfr-a-in-authority"] = header(ns=1) + question(name("example.com"), 251) + ptr(12) + \
+        struct.pack("!HHIH", A, IN, 0, 4) + b"\xc0\x00\x02\x01"
     s["trailing-byte"] = query("example.com") + b"\0"
     s["opcode-notify"] = query("example.com", SOA, flags=0x2400)
     s["qr-set"] = query("example.com", flags=0x8100)
