@@ -368,22 +368,22 @@ static size_t forward_start(struct forward *fw, const struct server_request *req
 /*
  * The hot path: when every question of fw->query is local or answered by
  * the cache, writes the reply at once (no resolution, no allocation) and
- * returns its length; else returns 0.
+ * returns its length; else returns 0. `local[i]` says whether question i
+ * is in a local zone (forward_handle() found out already).
  */
-static size_t forward_from_cache(struct forward *fw, uint8_t *reply, size_t cap)
+static size_t forward_from_cache(struct forward *fw, const bool *local, uint8_t *reply, size_t cap)
 {
     const struct msg_query *q = &fw->query;
     /* Static: one answer per question, and there is one thread. */
     static uint8_t answers[MSG_QUESTIONS_MAX][DNS_UDP_MAX * 4];
     struct relay_part parts[MSG_QUESTIONS_MAX];
     for (unsigned i = 0; i < q->qdcount; i++) {
-        bool local = forward_is_local(fw, &q->question[i]);
-        size_t n = local ? forward_local_part(fw, q, i, answers[i], sizeof answers[i])
-                         : resolve_from_cache(&fw->resolver, &q->question[i], answers[i],
-                                              sizeof answers[i]);
+        size_t n = local[i] ? forward_local_part(fw, q, i, answers[i], sizeof answers[i])
+                            : resolve_from_cache(&fw->resolver, &q->question[i], answers[i],
+                                                 sizeof answers[i]);
         if (n == 0)
             return 0;
-        parts[i] = (struct relay_part){.reply = answers[i], .len = n, .local = local};
+        parts[i] = (struct relay_part){.reply = answers[i], .len = n, .local = local[i]};
     }
     fw->stats.cached++;
     server_trace_note("answered from the cache (and local zones): no query sent");
@@ -402,11 +402,13 @@ size_t forward_handle(void *ctx, const struct server_request *req, const uint8_t
     if (verdict != DNS_RCODE_NOERROR)
         return forward_header_reply(&q->hdr, (unsigned)verdict, reply, cap);
 
-    bool all_local = true;
-    for (unsigned i = 0; i < q->qdcount && all_local; i++)
-        all_local = forward_is_local(fw, &q->question[i]);
+    bool local[MSG_QUESTIONS_MAX], all_local = true;
+    for (unsigned i = 0; i < q->qdcount; i++) {
+        local[i] = forward_is_local(fw, &q->question[i]);
+        all_local = all_local && local[i];
+    }
     if (!all_local) {
-        size_t n = forward_from_cache(fw, reply, cap);
+        size_t n = forward_from_cache(fw, local, reply, cap);
         if (n > 0)
             return n;
     }

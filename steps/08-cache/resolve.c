@@ -625,7 +625,7 @@ static bool resolve_in_bailiwick(const struct resolution *res, const struct name
 
 /* The first SOA of the authority section of `m` in bailiwick, kept for a
  * negative answer. Returns whether there was one. */
-static bool resolve_keep_soa(struct resolution *res, const struct msg *m, bool keep)
+static bool resolve_keep_soa(struct resolution *res, const struct msg *m)
 {
     size_t first = msg_section_start(m, MSG_AUTHORITY);
     for (size_t i = first; i < first + m->count[MSG_AUTHORITY]; i++) {
@@ -635,7 +635,7 @@ static bool resolve_keep_soa(struct resolution *res, const struct msg *m, bool k
         if (rec->type != DNS_TYPE_SOA || !resolve_in_bailiwick(res, &owner) ||
             !name_is_subdomain(&res->qname, &owner))
             continue;
-        if (keep && resolve_keep(&res->authority_w, m, rec))
+        if (resolve_keep(&res->authority_w, m, rec))
             res->authority_count++;
         return true;
     }
@@ -796,12 +796,12 @@ static void resolve_handle(struct resolution *res, const struct msg *m)
     bool authoritative = hdr_flag(&m->hdr, HDR_AA);
     if (rcode == DNS_RCODE_NXDOMAIN) {
         resolve_cache_negative(res, m, true);
-        resolve_keep_soa(res, m, true);
+        resolve_keep_soa(res, m);
         res->rcode = DNS_RCODE_NXDOMAIN;
         resolve_finish(res, true);
         return;
     }
-    if (resolve_keep_soa(res, m, true) || (authoritative && m->count[MSG_ANSWER] == 0 && !moved)) {
+    if (resolve_keep_soa(res, m) || (authoritative && m->count[MSG_ANSWER] == 0 && !moved)) {
         resolve_cache_negative(res, m, false);
         res->rcode = DNS_RCODE_NOERROR; /* NODATA: the name is there, the type is not */
         resolve_finish(res, true);
