@@ -1029,6 +1029,20 @@ def build_argv(binary, values):
 # Server processes
 
 
+def probe_socket(server_address):
+    """A UDP socket on 127.0.0.1 for probing a server that may not have bound its port yet. The
+    kernel may hand the probe the very port the server is about to take (it is free until then):
+    a probe on it would receive its own query and take that for the server's reply. So never that
+    port."""
+    for _ in range(10):  # bounded: the kernel picks at random, a repeat is rare
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        if s.getsockname() != tuple(server_address):
+            return s
+        s.close()
+    raise RuntimeError(f"the kernel keeps giving the probe socket {server_address}")
+
+
 def free_udp_port(host="127.0.0.1"):
     """A UDP port the OS says is free on `host` (the server binds it a moment later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -1114,8 +1128,7 @@ class ServerProcess:
         process exits or `timeout` passes."""
         timeout *= TIMEOUT_SCALE
         strays = set()  # addresses that answered but are not the server's
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
+        with probe_socket(self.address) as s:
             deadline = time.monotonic() + timeout
             wait = first_interval
             while time.monotonic() < deadline:

@@ -214,6 +214,14 @@ def capture_replies(queries):
     replies = {}
     try:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # Not on the server's port (free until the server binds it): the query would come back
+        # to this socket and pass for the reply.
+        for _ in range(10):  # bounded: the kernel picks ports at random, a repeat is rare
+            sock.bind(("127.0.0.1", 0))
+            if sock.getsockname()[1] != port:
+                break
+            sock.close()
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.settimeout(0.2)
         for label, q in queries.items():
             for _ in range(25):  # the server may still be starting
