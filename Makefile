@@ -75,11 +75,15 @@ UPSTREAM_PORT   ?= 2054
 export UPSTREAM_PORT RESOLVER
 # The resolver starts from the root servers of the sandbox internet (make sandbox, started by
 # tests/with-sandbox.sh if it is not running), or of ROOT_HINTS=file with NS_PORT=port (53) on a
-# machine with internet access.
+# machine with internet access. The sandbox's name servers are step 9 without --root-hints: an
+# authoritative server like step 5, with EDNS(0) and TCP, so that a big answer can be fetched.
+SANDBOX_SERVER  := $(BUILD)/step-9
 STEP_LAUNCH_7   := tests/with-sandbox.sh
-STEP_NEEDS_7    := $(BUILD)/step-5
+STEP_NEEDS_7    := $(SANDBOX_SERVER)
 STEP_LAUNCH_8   := tests/with-sandbox.sh
-STEP_NEEDS_8    := $(BUILD)/step-5
+STEP_NEEDS_8    := $(SANDBOX_SERVER)
+STEP_LAUNCH_9   := tests/with-sandbox.sh
+STEP_NEEDS_9    := $(SANDBOX_SERVER)
 export ROOT_HINTS NS_PORT SANDBOX_PORT
 
 # Arguments for `make step-N ARGS='--trace'`, and what `make grade` grades.
@@ -135,14 +139,14 @@ diff_file = $(if $(1),echo "=== $(2): changed from $(1)"; diff -u --label $(1) -
 $(foreach d,$(STEP_DIRS),$(eval $(call STEP_RULES,$(d),$(call step_num,$(d)))))
 
 # The sandbox internet (zones/sandbox/README.md): a root, top-level and second-level name
-# servers on 127.0.0.x, one $(BUILD)/step-5 per line of zones/sandbox/servers, all on port
+# servers on 127.0.0.x, one $(SANDBOX_SERVER) per line of zones/sandbox/servers, all on port
 # SANDBOX_PORT, in the background, for the iterative resolver of step 7 to walk.
 # tests/sandbox.sh starts and stops them: PIDs in $(BUILD)/sandbox/pids, a log per address
 # beside them. Starting a running sandbox, or stopping a stopped one, says so and succeeds.
 SANDBOX_PORT ?= 5300
 .PHONY: sandbox sandbox-stop
-sandbox: $(BUILD)/step-5
-	@SANDBOX_BINARY=$(BUILD)/step-5 SANDBOX_DIR=$(BUILD)/sandbox SANDBOX_PORT=$(SANDBOX_PORT) \
+sandbox: $(SANDBOX_SERVER)
+	@SANDBOX_BINARY=$(SANDBOX_SERVER) SANDBOX_DIR=$(BUILD)/sandbox SANDBOX_PORT=$(SANDBOX_PORT) \
 	    tests/sandbox.sh start
 sandbox-stop:
 	@SANDBOX_DIR=$(BUILD)/sandbox tests/sandbox.sh stop

@@ -173,8 +173,20 @@ def stop_all():
         stop(p, timeout=1)
 
 
+def free_for_tcp(address, port):
+    """Whether a server could listen on `address`:`port` over TCP (step 9 does, beside UDP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            t.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_ports():
-    """Two consecutive UDP ports on 127.0.0.1 that nothing is bound to now, for 2053 and 2054."""
+    """Two consecutive ports on 127.0.0.1 that nothing is bound to now (UDP and TCP), for 2053
+    and 2054."""
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a:
             a.bind(("127.0.0.1", 0))
@@ -186,8 +198,9 @@ def free_ports():
                     b.bind(("127.0.0.1", port + 1))
                 except OSError:
                     continue
-                return port
-    raise RuntimeError("no two free consecutive UDP ports on 127.0.0.1")
+                if free_for_tcp("127.0.0.1", port) and free_for_tcp("127.0.0.1", port + 1):
+                    return port
+    raise RuntimeError("no two free consecutive ports on 127.0.0.1")
 
 
 def sandbox_addresses():
@@ -218,6 +231,9 @@ def free_sandbox_port(avoid):
                 except OSError:
                     ok = False
                     break
+            if not free_for_tcp(address, port):  # the sandbox's servers listen on TCP too
+                ok = False
+                break
         if ok:
             return port
     raise RuntimeError("no UDP port free on every address of the sandbox")
@@ -425,7 +441,7 @@ class Session:
         text = re.sub(r"\bmake( -s)? sandbox-stop\b",
                       f"SANDBOX_DIR={self.sandbox_dir} tests/sandbox.sh stop", text)
         text = re.sub(r"\bmake( -s)? sandbox(?![\w-])",
-                      f"SANDBOX_BINARY={self.build_dir}/step-5 SANDBOX_DIR={self.sandbox_dir} "
+                      f"SANDBOX_BINARY={self.build_dir}/step-9 SANDBOX_DIR={self.sandbox_dir} "
                       f"SANDBOX_PORT={self.sandbox_port} tests/sandbox.sh start", text)
         text = re.sub(r"(?<![\w/.-])build/sandbox(?![\w-])", self.sandbox_dir, text)
         return text
@@ -583,7 +599,7 @@ def server_command(step, args, session):
     """build/step-N with what `make step-N` gives it: the Makefile's recipe is `STEP_LAUNCH_N
     build/step-N STEP_NEEDS_N STEP_DEFAULTS_N ARGS` (step 6: tests/with-upstream.sh build/step-6
     build/step-5, which starts the upstream on UPSTREAM_PORT; step 7: tests/with-sandbox.sh
-    build/step-7 build/step-5, which starts the sandbox on SANDBOX_PORT in SANDBOX_DIR if it is
+    build/step-7 build/step-9, which starts the sandbox on SANDBOX_PORT in SANDBOX_DIR if it is
     not running; see Session.env())."""
     with open(os.path.join(ROOT, "Makefile"), encoding="utf-8") as f:
         mk = f.read()

@@ -3,7 +3,7 @@
 # (`make sandbox`, `make sandbox-stop`; zones/sandbox/README.md says what it holds).
 #
 # start   one server per line of zones/sandbox/servers, in the background: SANDBOX_BINARY
-#         (default build/step-5) --address ADDRESS --port SANDBOX_PORT (default 5300)
+#         (default build/step-9) --address ADDRESS --port SANDBOX_PORT (default 5300)
 #         --log-level debug (a log line per query) --zone FILE ... $SANDBOX_ARGS. PIDs go to
 #         SANDBOX_DIR/pids (default build/sandbox), one "PID ADDRESS PORT" line each, logs to
 #         SANDBOX_DIR/ADDRESS.log. Waits until every server listens (5 s at most), then
@@ -24,7 +24,7 @@ set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 zonedir=$here/zones/sandbox
 table=$zonedir/servers
-binary=${SANDBOX_BINARY:-$here/build/step-5}
+binary=${SANDBOX_BINARY:-$here/build/step-9}
 dir=${SANDBOX_DIR:-$here/build/sandbox}
 port=${SANDBOX_PORT:-5300}
 extra=${SANDBOX_ARGS:-}

@@ -5,7 +5,7 @@ here, walks it from root.hints to every case it is built for.
 The sandbox is the workbook's own infrastructure (stage 7's resolver will be tested against it),
 not a stage's behaviour: these tests carry no stage marker, so they run with every --steps, and
 they are selftests, so a grade (`make grade`, `-m "not selftest"`) and a run with --server-cmd
-leave them out. They need the build's step-5 (`--build-dir`), and say so when it is missing.
+leave them out. They need the build's step-9 (`--build-dir`), and say so when it is missing.
 
 Each run starts its own sandbox through tests/sandbox.sh, with a pid directory of its own and a
 port free on every sandbox address, so a sandbox the user has running (`make sandbox`, port 5300)
@@ -96,23 +96,26 @@ def script(command, sandbox_dir, port, binary, check=True):
 
 
 def free_port(addresses):
-    """A port no UDP socket holds on any of `addresses` (the dead one included: nothing may
-    answer there)."""
+    """A port no socket holds on any of `addresses`, for UDP or TCP (the sandbox's servers
+    listen on both; the dead address is included: nothing may answer there)."""
     for _ in range(50):  # bounded: a port taken on one address only is rare
         port = g.free_udp_port(addresses[0])
         socks = []
         try:
             for a in addresses:
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind((a, port))
+                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                    s = socket.socket(socket.AF_INET, kind)
+                    socks.append(s)
+                    if kind == socket.SOCK_STREAM:
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind((a, port))
             return port
         except OSError:
             continue
         finally:
             for s in socks:
                 s.close()
-    pytest.fail("no UDP port is free on every sandbox address")
+    pytest.fail("no port is free for UDP and TCP on every sandbox address")
 
 
 def sandbox_pids(sandbox_dir):
@@ -132,8 +135,8 @@ def running(pid):
 
 
 @pytest.fixture(scope="module")
-def step5(dns_settings):
-    binary = dns_settings.build_dir / "step-5"
+def sandbox_server(dns_settings):
+    binary = dns_settings.build_dir / "step-9"
     if not binary.exists():
         pytest.skip(f"{binary} is not built: the sandbox is served by it (`make` builds it)")
     return binary
@@ -164,13 +167,13 @@ def stop(sandbox_dir, binary):
 
 
 @pytest.fixture(scope="module")
-def sandbox(step5, tmp_path_factory):
+def sandbox(sandbox_server, tmp_path_factory):
     """A running sandbox: its port. Stopped at the end of the module, whatever failed."""
     sandbox_dir = tmp_path_factory.mktemp("sandbox")
     try:
-        yield start(sandbox_dir, step5)
+        yield start(sandbox_dir, sandbox_server)
     finally:
-        stop(sandbox_dir, step5)
+        stop(sandbox_dir, sandbox_server)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -374,30 +377,30 @@ def test_named_root_is_the_real_root_hints():
 # Starting and stopping
 
 
-def test_start_and_stop_are_idempotent_and_handle_a_stale_pid_file(step5, tmp_path):
+def test_start_and_stop_are_idempotent_and_handle_a_stale_pid_file(sandbox_server, tmp_path):
     count = len(serving_table())
     try:
-        port = start(tmp_path, step5)
+        port = start(tmp_path, sandbox_server)
         pids = sandbox_pids(tmp_path)
         assert len(pids) == count and all(running(p) for p in pids)
-        again = script("start", tmp_path, port, step5)
+        again = script("start", tmp_path, port, sandbox_server)
         assert "already running" in again.stdout
         assert sandbox_pids(tmp_path) == pids
-        assert script("status", tmp_path, port, step5).returncode == 0
-        other = script("start", tmp_path, port + 1, step5, check=False)
+        assert script("status", tmp_path, port, sandbox_server).returncode == 0
+        other = script("start", tmp_path, port + 1, sandbox_server, check=False)
         assert other.returncode == 1 and f"already running on port {port}" in other.stderr
 
         # One server gone: the others are stopped, and all start again.
         os.kill(pids[0], signal.SIGTERM)
-        restarted = script("start", tmp_path, port, step5)
+        restarted = script("start", tmp_path, port, sandbox_server)
         assert f"{count - 1} of {count} name servers still running" in restarted.stdout
         assert not any(running(p) for p in pids)
         pids = sandbox_pids(tmp_path)
         assert len(pids) == count and all(running(p) for p in pids)
 
-        assert f"stopped {count} name servers" in stop(tmp_path, step5).stdout
-        assert stop(tmp_path, step5).stdout.strip() == "sandbox: not running"
-        assert script("status", tmp_path, port, step5, check=False).returncode == 1
+        assert f"stopped {count} name servers" in stop(tmp_path, sandbox_server).stdout
+        assert stop(tmp_path, sandbox_server).stdout.strip() == "sandbox: not running"
+        assert script("status", tmp_path, port, sandbox_server, check=False).returncode == 1
 
         # A stale pid file: one PID gone, one that another program has now (this one, which
         # must not be signalled).
@@ -405,11 +408,11 @@ def test_start_and_stop_are_idempotent_and_handle_a_stale_pid_file(step5, tmp_pa
         gone.wait()
         (tmp_path / "pids").write_text(f"{gone.pid} 127.0.0.2 {port}\n"
                                        f"{os.getpid()} 127.0.0.3 {port}\n")
-        stale = script("start", tmp_path, port, step5)
+        stale = script("start", tmp_path, port, sandbox_server)
         assert "stale pid file" in stale.stdout
         assert len(sandbox_pids(tmp_path)) == count
     finally:
-        stop(tmp_path, step5)
+        stop(tmp_path, sandbox_server)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -643,7 +646,7 @@ stub-zone:
 
 
 @pytest.fixture(scope="module")
-def at_port_53(step5, tmp_path_factory):
+def at_port_53(sandbox_server, tmp_path_factory):
     """A sandbox on port 53, where unbound sends every query (it has no other port for name
     servers). Only as root, with unbound installed and port 53 free on the sandbox's addresses."""
     if not os.path.exists(UNBOUND):
@@ -661,10 +664,10 @@ def at_port_53(step5, tmp_path_factory):
     env_before = os.environ.get("SANDBOX_LOW_PORT")
     os.environ["SANDBOX_LOW_PORT"] = "1"
     try:
-        script("start", sandbox_dir, 53, step5)
+        script("start", sandbox_dir, 53, sandbox_server)
         yield 53
     finally:
-        stop(sandbox_dir, step5)
+        stop(sandbox_dir, sandbox_server)
         if env_before is None:
             del os.environ["SANDBOX_LOW_PORT"]
         else:
@@ -735,12 +738,12 @@ def test_resolver_and_unbound_agree(unbound, resolver_at_53, name, rdtype):
 # The cache outlives the sandbox
 
 
-def test_step_8_answers_from_its_cache_after_the_sandbox_is_gone(dns_settings, step5, tmp_path):
+def test_step_8_answers_from_its_cache_after_the_sandbox_is_gone(dns_settings, sandbox_server, tmp_path):
     """build/step-8 resolves a positive, a CNAME chain, an NXDOMAIN and a NODATA name in a sandbox
     of its own; the sandbox is stopped; the same questions get the same answers (from the cache,
     TTLs no higher than before), while a name never asked now gets SERVFAIL."""
     sandbox_dir = tmp_path / "sandbox"
-    port = start(sandbox_dir, step5)
+    port = start(sandbox_dir, sandbox_server)
     srv = None
     try:
         srv = start_resolver(dns_settings, 8, port, "cache outliving the sandbox")
@@ -752,7 +755,7 @@ def test_step_8_answers_from_its_cache_after_the_sandbox_is_gone(dns_settings, s
             q.use_edns(False)
             return dns.query.udp(q, "127.0.0.1", port=srv.port, timeout=3.0)
         before = {qn: ask(*qn) for qn in questions}
-        stop(sandbox_dir, step5)
+        stop(sandbox_dir, sandbox_server)
         for qn in questions:
             after = ask(*qn)
             context = f"{qn}: before the sandbox stopped\n{before[qn]}\nafter\n{after}"
@@ -766,4 +769,4 @@ def test_step_8_answers_from_its_cache_after_the_sandbox_is_gone(dns_settings, s
     finally:
         if srv is not None:
             srv.stop()
-        stop(sandbox_dir, step5)
+        stop(sandbox_dir, sandbox_server)

@@ -15,7 +15,7 @@
 # A later step is one line: add it to MEMCHECK_STEPS, and give it MEMCHECK_ARGS_N if it needs
 # arguments to start (those of `make step-N`, STEP_DEFAULTS_N in the Makefile).
 
-MEMCHECK_STEPS         := 5 6 7 8
+MEMCHECK_STEPS         := 5 6 7 8 9
 MEMCHECK_ARGS_4        := $(STEP_DEFAULTS_4)
 MEMCHECK_ARGS_5        := $(STEP_DEFAULTS_5)
 # Step 6 forwards to the suite's fake upstream: the pool appends --resolver itself.
@@ -23,6 +23,7 @@ MEMCHECK_ARGS_6        := $(DEFAULT_ZONES)
 # Step 7 resolves in the suite's fake hierarchy: the pool appends --root-hints and --ns-port.
 MEMCHECK_ARGS_7        :=
 MEMCHECK_ARGS_8        :=
+MEMCHECK_ARGS_9        :=
 MEMCHECK_DIR           := build/memcheck
 MEMCHECK_TIMEOUT_SCALE := 10
 

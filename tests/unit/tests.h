@@ -47,6 +47,10 @@ void test_forward_register(void);
 void test_hints_register(void);
 /* steps/08-cache/ */
 void test_cache_register(void);
+void test_resolve_register(void);
+/* steps/09-edns-tcp/ */
+void test_edns_register(void);
+void test_tcp_register(void);
 
 /*
  * Assertions that say what was expected and what came instead, so a failure

@@ -1,0 +1,552 @@
+/* forward: local zones first, then the cache, then our own resolver (resolve.c); EDNS and TCP. */
+#include "forward.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "dns.h"
+#include "edns.h"
+#include "hdr.h"
+#include "log.h"
+#include "msg.h"
+#include "zone.h"
+
+/*
+ * How large the reply to one query may be, and whether it carries our OPT:
+ *
+ *   over UDP, no OPT in the query     512 bytes (RFC 1035 4.2.1)
+ *   over UDP, an OPT with size S      S, at least 512 and at most ours, 1232
+ *   over TCP                          65535: no TC, ever (RFC 7766 6.2)
+ *
+ * The OPT is added last, so the rest of the reply gets its 11 bytes less.
+ */
+struct forward_size {
+    size_t body; /* bytes for the header, questions and records */
+    bool opt;    /* the query had an OPT: the reply gets ours (RFC 6891 7) */
+};
+
+/* One question of a waiting query, and its answer once it comes. */
+struct forward_part {
+    struct forward_job *job;
+    struct resolution *asked; /* being resolved, or NULL */
+    uint8_t *reply;           /* the answer (malloc'd), or NULL: none, SERVFAIL */
+    size_t len;
+    bool local;
+};
+
+/*
+ * A client query waiting for the answers to its questions. Its life:
+ *
+ *   datagram -> forward_handle: parse, resolve_ask() -> SERVER_DEFERRED
+ *                 ... the loop goes on with other clients ...
+ *   resolved, or failed -> forward_on_answer: one part done
+ *                 ... until every part is done ...
+ *   forward_finish: relay_write() -> server_reply() -> freed
+ */
+struct forward_job {
+    struct forward *fw;
+    struct server_request *req;
+    struct forward_job *prev, *next; /* in fw->jobs */
+    unsigned waiting;                /* parts not answered yet */
+    struct forward_size size;        /* of the reply */
+    struct msg_query query;          /* the client's query, parsed */
+    struct forward_part part[MSG_QUESTIONS_MAX];
+};
+
+/* Options ------------------------------------------------------------------ */
+
+/* Parses a decimal number in [min, max]; NULL, or what is wrong. */
+static const char *forward_number(const char *value, unsigned long min, unsigned long max,
+                                  unsigned long *out)
+{
+    static char why[96];
+    if (value[0] < '0' || value[0] > '9') /* strtoul() would take "-1", " 1" and "+1" */
+        return "not a number";
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(value, &end, 10);
+    if (*end != '\0')
+        return "not a number";
+    if (errno == ERANGE || n < min || n > max) {
+        snprintf(why, sizeof why, "out of range (%lu to %lu)", min, max);
+        return why;
+    }
+    *out = n;
+    return NULL;
+}
+
+static const char *forward_opt_zone(void *ctx, const char *value)
+{
+    struct auth_server *auth = &((struct forward *)ctx)->auth;
+    if (auth->zone_file_count >= AUTH_ZONES_MAX)
+        return "too many zones (at most 64)";
+    auth->zone_files[auth->zone_file_count++] = value;
+    return NULL;
+}
+
+static const char *forward_opt_hints(void *ctx, const char *value)
+{
+    ((struct forward *)ctx)->hints_file = value; /* read by forward_setup() */
+    return NULL;
+}
+
+static const char *forward_opt_ns_port(void *ctx, const char *value)
+{
+    uint16_t port;
+    if (net_port_parse(value, &port) != 0 || port == 0)
+        return "not a port (1 to 65535)";
+    ((struct forward *)ctx)->ns_port = port;
+    return NULL;
+}
+
+static const char *forward_opt_ns_timeout(void *ctx, const char *value)
+{
+    unsigned long n;
+    const char *why = forward_number(value, UPSTREAM_TIMEOUT_MIN_MS, UPSTREAM_TIMEOUT_MAX_MS, &n);
+    if (why == NULL)
+        ((struct forward *)ctx)->ns_timeout_ms = (unsigned)n;
+    return why;
+}
+
+static const char *forward_opt_deadline(void *ctx, const char *value)
+{
+    unsigned long n;
+    const char *why = forward_number(value, UPSTREAM_TIMEOUT_MIN_MS, UPSTREAM_TIMEOUT_MAX_MS, &n);
+    if (why == NULL)
+        ((struct forward *)ctx)->deadline_ms = (unsigned)n;
+    return why;
+}
+
+static const char *forward_opt_cache_size(void *ctx, const char *value)
+{
+    unsigned long n;
+    const char *why = forward_number(value, 1, CACHE_SIZE_MAX, &n);
+    if (why == NULL)
+        ((struct forward *)ctx)->cache_size = n;
+    return why;
+}
+
+const struct cli_extra forward_options[FORWARD_OPTIONS] = {
+    {"zone", "FILE", "answer for the zone in this master file (repeatable; optional)",
+     forward_opt_zone},
+    {"root-hints", "FILE", "where resolution starts: the root servers (named.root form; required)",
+     forward_opt_hints},
+    {"ns-port", "P", "the port of every name server asked (default 53)", forward_opt_ns_port},
+    {"ns-timeout", "MS", "how long one name server is waited for (default 800)",
+     forward_opt_ns_timeout},
+    {"deadline", "MS", "how long one question may take in all (default 5000)",
+     forward_opt_deadline},
+    {"cache-size", "N", "RRsets and negative answers cached at most (default 100000)",
+     forward_opt_cache_size},
+};
+
+void forward_init(struct forward *fw)
+{
+    memset(fw, 0, sizeof *fw);
+    fw->ns_port = 53;
+    fw->ns_timeout_ms = RESOLVE_NS_TIMEOUT_DEFAULT_MS;
+    fw->deadline_ms = RESOLVE_DEADLINE_DEFAULT_MS;
+    fw->cache_size = CACHE_SIZE_DEFAULT;
+}
+
+enum {
+    /* The cache sweep: every second, at most 1000 entries looked at, so a
+     * sweep costs well under a millisecond and expired entries nobody asks
+     * for again do not hold memory for long. */
+    FORWARD_SWEEP_MS = 1000,
+    FORWARD_SWEEP_BUDGET = 1000,
+};
+
+/* The periodic sweep of the cache. */
+static void forward_on_sweep(void *ctx)
+{
+    struct forward *fw = ctx;
+    struct loop *loop = server_loop();
+    cache_sweep(&fw->cache, loop_now(loop), FORWARD_SWEEP_BUDGET);
+    loop_timer_start(loop, &fw->sweep, FORWARD_SWEEP_MS, forward_on_sweep, fw);
+}
+
+int forward_setup(void *ctx)
+{
+    struct forward *fw = ctx;
+    if (fw->hints_file == NULL) {
+        /* No root servers: an authoritative server only, as step 5 is. */
+        if (fw->auth.zone_file_count == 0) {
+            fprintf(stderr,
+                    "%s: nothing to answer: give --root-hints FILE (a resolver), or --zone FILE "
+                    "(an authoritative server), or both\n",
+                    log_program());
+            return 2;
+        }
+        int status = auth_setup(&fw->auth);
+        if (status == 0)
+            log_info("authoritative only (no --root-hints): names outside the zones are REFUSED");
+        return status;
+    }
+    char err[HINTS_ERROR_MAX];
+    /* Read before anything else: a resolver without its root servers cannot
+     * answer anything, so an unreadable or malformed file is a bad
+     * --root-hints, exit 2, with where the file is wrong. */
+    if (hints_load(fw->hints_file, &fw->hints, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: --root-hints: %s\n", log_program(), err);
+        return 2;
+    }
+    if (fw->auth.zone_file_count > 0) {
+        int status = auth_setup(&fw->auth);
+        if (status != 0)
+            return status;
+    }
+    /* One try per address: when a name server does not answer, the next
+     * address (or server) is a better bet than the same one again. */
+    if (upstream_init(&fw->up, server_loop(), fw->ns_timeout_ms, 1, UPSTREAM_PENDING_DEFAULT) !=
+        0) {
+        log_error("cannot start the upstream client: %s", strerror(errno));
+        return 1;
+    }
+    fw->up_ready = true;
+    fw->up.trace = server_trace; /* --trace shows every query to a name server too */
+    if (cache_init(&fw->cache, fw->cache_size) != 0) {
+        log_error("cannot make a cache of %zu entries: out of memory", fw->cache_size);
+        return 1;
+    }
+    fw->cache_ready = true;
+    loop_timer_init(&fw->sweep);
+    loop_timer_start(server_loop(), &fw->sweep, FORWARD_SWEEP_MS, forward_on_sweep, fw);
+    resolver_init(&fw->resolver, server_loop(), &fw->up, &fw->hints, &fw->cache, fw->ns_port,
+                  fw->deadline_ms);
+    log_info("resolving from %zu root servers in %s (name servers on port %u, %u ms each, "
+             "%u ms per question)",
+             fw->hints.count, fw->hints_file, (unsigned)fw->ns_port, fw->ns_timeout_ms,
+             fw->deadline_ms);
+    return 0;
+}
+
+/* Answering ------------------------------------------------------------------ */
+
+/* Sets RA in the header of a reply already written: this server recurses
+ * (unless it is authoritative only). */
+static void forward_set_ra(const struct forward *fw, uint8_t *reply, size_t len)
+{
+    if (fw->hints_file == NULL)
+        return;
+    struct buf_reader r;
+    struct hdr h;
+    buf_reader_init(&r, reply, len);
+    hdr_decode(&r, &h);
+    if (!buf_reader_ok(&r))
+        return;
+    hdr_set_flag(&h, HDR_RA, true);
+    struct buf_writer w;
+    buf_writer_init(&w, reply, DNS_HEADER_SIZE);
+    hdr_encode(&w, &h);
+}
+
+/* Whether question `q` is for a name inside one of our zones. */
+static bool forward_is_local(const struct forward *fw, const struct msg_question *q)
+{
+    return zone_set_find(&fw->auth.zones, &q->qname) != NULL;
+}
+
+/* The local answer to question `i` of `query` alone, as a reply of its own
+ * (what relay_write() merges): a query with that one question is made and
+ * answered as step 5 would. Returns its length, 0 if it could not be made. */
+static size_t forward_local_part(struct forward *fw, const struct msg_query *query, unsigned i,
+                                 uint8_t *out, size_t cap)
+{
+    uint8_t one[DNS_HEADER_SIZE + NAME_WIRE_MAX + DNS_QUESTION_FIXED];
+    struct buf_writer w;
+    buf_writer_init(&w, one, sizeof one);
+    struct hdr h = query->hdr;
+    h.qdcount = 1;
+    h.ancount = h.nscount = h.arcount = 0;
+    hdr_encode(&w, &h);
+    msg_write_question(&w, &query->question[i]);
+    if (!buf_writer_ok(&w))
+        return 0;
+    size_t n = auth_answer(&fw->auth, one, w.pos, out, cap);
+    return n == SERVER_NO_REPLY ? 0 : n;
+}
+
+/* Writes the client's reply from the parts of `job` (relay.h). */
+static size_t forward_write(struct forward *fw, const struct forward_job *job, uint8_t *out,
+                            size_t max)
+{
+    struct relay_part parts[MSG_QUESTIONS_MAX];
+    bool failed = false;
+    for (unsigned i = 0; i < job->query.qdcount; i++) {
+        const struct forward_part *p = &job->part[i];
+        parts[i] = (struct relay_part){.reply = p->reply, .len = p->len, .local = p->local};
+        failed = failed || p->reply == NULL;
+    }
+    if (failed)
+        fw->stats.servfail++;
+    return relay_write(&fw->relay, &job->query, parts, out, max);
+}
+
+/* Frees a job that is no longer in fw->jobs, and its answers. */
+static void forward_job_free(struct forward_job *job)
+{
+    for (unsigned i = 0; i < job->query.qdcount; i++)
+        free(job->part[i].reply);
+    free(job);
+}
+
+/* The size of the reply to a query that came as `req` with `e` (edns.h). */
+static struct forward_size forward_size_of(const struct server_request *req, const struct edns *e)
+{
+    size_t max = server_request_tcp(req) ? DNS_MESSAGE_MAX : edns_udp_limit(e);
+    return (struct forward_size){.body = e->present ? max - EDNS_OPT_SIZE : max, .opt = e->present};
+}
+
+/* A reply of `len` bytes written within size.body (or a handler's verdict,
+ * passed on as it is): adds our OPT if the query had one. */
+static size_t forward_with_opt(struct forward_size size, uint8_t *reply, size_t len, size_t cap)
+{
+    if (!size.opt || len == SERVER_NO_REPLY || len == SERVER_DEFERRED || len == 0)
+        return len;
+    return edns_add_opt(reply, len, cap, 0);
+}
+
+/* Every part has its answer: sends the client's reply, frees the job. */
+static void forward_finish(struct forward_job *job)
+{
+    struct forward *fw = job->fw;
+    static uint8_t out[DNS_MESSAGE_MAX]; /* over TCP, a reply may be this large */
+    size_t n = forward_write(fw, job, out, job->size.body);
+    server_reply(job->req, out, forward_with_opt(job->size, out, n, sizeof out));
+    if (job->prev != NULL)
+        job->prev->next = job->next;
+    else
+        fw->jobs = job->next;
+    if (job->next != NULL)
+        job->next->prev = job->prev;
+    fw->waiting--;
+    forward_job_free(job);
+}
+
+/* An upstream_done_fn: one part has its answer, or has none. */
+static void forward_on_answer(void *ctx, enum upstream_result result, const uint8_t *reply,
+                              size_t len)
+{
+    struct forward_part *part = ctx;
+    part->asked = NULL; /* resolve.c frees it after this call */
+    if (result == UPSTREAM_REPLY) {
+        part->reply = malloc(len);
+        if (part->reply != NULL) {
+            memcpy(part->reply, reply, len);
+            part->len = len;
+        }
+    }
+    if (--part->job->waiting == 0)
+        forward_finish(part->job);
+}
+
+/* Answers `query` at once with a header and `rcode` (and RA). */
+static size_t forward_header_reply(const struct forward *fw, const struct hdr *query,
+                                   unsigned rcode, uint8_t *reply, size_t cap)
+{
+    size_t n = msg_write_header_reply(query, rcode, reply, cap);
+    if (n == 0)
+        return SERVER_NO_REPLY;
+    forward_set_ra(fw, reply, n);
+    return n;
+}
+
+/* Starts a job for the parsed query in fw->query. Returns SERVER_DEFERRED,
+ * or the length of a reply written at once (nothing had to wait). */
+static size_t forward_start(struct forward *fw, const struct server_request *req,
+                            struct forward_size size, uint8_t *reply, size_t cap)
+{
+    struct forward_job *job = calloc(1, sizeof *job);
+    if (job == NULL)
+        return forward_header_reply(fw, &fw->query.hdr, DNS_RCODE_SERVFAIL, reply, cap);
+    job->fw = fw;
+    job->size = size;
+    job->query = fw->query;
+    fw->stats.forwarded++;
+    for (unsigned i = 0; i < job->query.qdcount; i++) {
+        struct forward_part *part = &job->part[i];
+        part->job = job;
+        if (forward_is_local(fw, &job->query.question[i])) {
+            size_t n = forward_local_part(fw, &job->query, i, reply, cap);
+            part->local = true;
+            part->reply = n > 0 ? malloc(n) : NULL;
+            if (part->reply != NULL) {
+                memcpy(part->reply, reply, n);
+                part->len = n;
+            }
+            continue;
+        }
+        /* NULL when FORWARD_PENDING_MAX questions are being resolved
+         * already: this part has no answer, and the reply says SERVFAIL. */
+        part->asked =
+            fw->resolver.pending >= FORWARD_PENDING_MAX
+                ? NULL
+                : resolve_ask(&fw->resolver, &job->query.question[i], forward_on_answer, part);
+        if (part->asked != NULL)
+            job->waiting++;
+    }
+    if (job->waiting > 0)
+        job->req = server_defer(req);
+    if (job->waiting > 0 && job->req == NULL) { /* out of memory: give up on it now */
+        for (unsigned i = 0; i < job->query.qdcount; i++) {
+            if (job->part[i].asked != NULL)
+                resolve_cancel(&fw->resolver, job->part[i].asked);
+            job->part[i].asked = NULL;
+        }
+        job->waiting = 0;
+    }
+    if (job->waiting == 0) { /* nothing to wait for: the reply goes now */
+        size_t n = forward_write(fw, job, reply, size.body < cap ? size.body : cap);
+        forward_job_free(job);
+        return n > 0 ? n : SERVER_NO_REPLY;
+    }
+    job->next = fw->jobs;
+    if (fw->jobs != NULL)
+        fw->jobs->prev = job;
+    fw->jobs = job;
+    fw->waiting++;
+    return SERVER_DEFERRED;
+}
+
+/*
+ * The hot path: when every question of fw->query is local or answered by
+ * the cache, writes the reply at once (no resolution, no allocation) and
+ * returns its length; else returns 0. `local[i]` says whether question i
+ * is in a local zone (forward_handle() found out already).
+ */
+static size_t forward_from_cache(struct forward *fw, const bool *local, struct forward_size size,
+                                 uint8_t *reply, size_t cap)
+{
+    const struct msg_query *q = &fw->query;
+    /* Static: one answer per question, and there is one thread. resolve.c
+     * keeps at most 4 KiB of answer and 1 KiB of authority per question. */
+    static uint8_t answers[MSG_QUESTIONS_MAX][8192];
+    struct relay_part parts[MSG_QUESTIONS_MAX];
+    for (unsigned i = 0; i < q->qdcount; i++) {
+        size_t n = local[i] ? forward_local_part(fw, q, i, answers[i], sizeof answers[i])
+                            : resolve_from_cache(&fw->resolver, &q->question[i], answers[i],
+                                                 sizeof answers[i]);
+        if (n == 0)
+            return 0;
+        parts[i] = (struct relay_part){.reply = answers[i], .len = n, .local = local[i]};
+    }
+    fw->stats.cached++;
+    server_trace_note("answered from the cache (and local zones): no query sent");
+    return relay_write(&fw->relay, q, parts, reply, size.body < cap ? size.body : cap);
+}
+
+/* Answers the parsed query fw->query (forward_handle()), within `size`. */
+static size_t forward_answer(struct forward *fw, const struct server_request *req,
+                             const uint8_t *query, size_t len, struct forward_size size,
+                             uint8_t *reply, size_t cap)
+{
+    const struct msg_query *q = &fw->query;
+    if (size.body < cap)
+        cap = size.body;
+    if (fw->hints_file == NULL) { /* authoritative only */
+        fw->stats.local++;
+        return auth_answer(&fw->auth, query, len, reply, cap);
+    }
+    bool local[MSG_QUESTIONS_MAX], all_local = true;
+    for (unsigned i = 0; i < q->qdcount; i++) {
+        local[i] = forward_is_local(fw, &q->question[i]);
+        all_local = all_local && local[i];
+    }
+    if (!all_local) {
+        size_t n = forward_from_cache(fw, local, size, reply, cap);
+        if (n > 0)
+            return n;
+    }
+    /* RD=0: the client asks for what we know ourselves, nothing more (RFC
+     * 1035 4.1.1): our zones and our cache; anything else gets REFUSED. */
+    if (all_local || !hdr_flag(&q->hdr, HDR_RD)) {
+        fw->stats.local++;
+        size_t n = auth_answer(&fw->auth, query, len, reply, cap);
+        if (n != SERVER_NO_REPLY)
+            forward_set_ra(fw, reply, n);
+        return n;
+    }
+    return forward_start(fw, req, size, reply, cap);
+}
+
+size_t forward_handle(void *ctx, const struct server_request *req, const uint8_t *query, size_t len,
+                      uint8_t *reply, size_t cap)
+{
+    struct forward *fw = ctx;
+    fw->stats.queries++;
+    struct msg_query *q = &fw->query;
+    int verdict = msg_parse_query(query, len, q);
+    if (verdict == MSG_DROP)
+        return SERVER_NO_REPLY;
+    if (verdict != DNS_RCODE_NOERROR)
+        return forward_header_reply(fw, &q->hdr, (unsigned)verdict, reply, cap);
+    struct edns e;
+    verdict = edns_parse_query(query, len, q, &e);
+    if (verdict == DNS_RCODE_FORMERR) /* an OPT we cannot read: no OPT back (RFC 6891 7) */
+        return forward_header_reply(fw, &q->hdr, DNS_RCODE_FORMERR, reply, cap);
+    struct forward_size size = forward_size_of(req, &e);
+    if (verdict == EDNS_RCODE_BADVERS) { /* 16: 0 in the header, 1 in the OPT */
+        size_t n = forward_header_reply(fw, &q->hdr, EDNS_RCODE_BADVERS & 0xF, reply, cap);
+        return n == SERVER_NO_REPLY ? n : edns_add_opt(reply, n, cap, EDNS_RCODE_BADVERS >> 4);
+    }
+    return forward_with_opt(size, reply, forward_answer(fw, req, query, len, size, reply, cap),
+                            cap);
+}
+
+void forward_report(void *ctx, const char *when)
+{
+    struct forward *fw = ctx;
+    const struct upstream_stats *u = &fw->up.stats;
+    const struct cache_stats *c = &fw->cache.stats;
+    log_info("%s: queries %llu, answered locally %llu, from the cache at once %llu; "
+             "resolutions: answered %llu, NXDOMAIN %llu, NODATA %llu, failed %llu; started below "
+             "the root %llu, referrals %llu, lame answers %llu, out-of-bailiwick records %llu, "
+             "upstream queries %llu (over TCP %llu, asked again without EDNS %llu, timeouts %llu, "
+             "forged replies ignored %llu), "
+             "cache entries %zu (inserts %llu, evictions %llu, expired %llu), SERVFAIL %llu, "
+             "waiting %zu",
+             when, (unsigned long long)fw->stats.queries, (unsigned long long)fw->stats.local,
+             (unsigned long long)fw->stats.cached, (unsigned long long)fw->resolver.stats.answered,
+             (unsigned long long)fw->resolver.stats.nxdomain,
+             (unsigned long long)fw->resolver.stats.nodata,
+             (unsigned long long)fw->resolver.stats.servfail,
+             (unsigned long long)fw->resolver.stats.cut_from_cache,
+             (unsigned long long)fw->resolver.stats.referrals,
+             (unsigned long long)fw->resolver.stats.lame,
+             (unsigned long long)fw->resolver.stats.out_of_bailiwick, (unsigned long long)u->sent,
+             (unsigned long long)u->tcp, (unsigned long long)u->no_edns,
+             (unsigned long long)u->timeouts, (unsigned long long)u->forged, fw->cache.count,
+             (unsigned long long)c->inserts, (unsigned long long)c->evictions,
+             (unsigned long long)c->expired, (unsigned long long)fw->stats.servfail, fw->waiting);
+}
+
+void forward_free(struct forward *fw)
+{
+    /* Bounded: each pass frees the first job of the list. */
+    while (fw->jobs != NULL) {
+        struct forward_job *job = fw->jobs;
+        fw->jobs = job->next;
+        for (unsigned i = 0; i < job->query.qdcount; i++) {
+            if (job->part[i].asked != NULL)
+                resolve_cancel(&fw->resolver, job->part[i].asked);
+        }
+        server_drop(job->req);
+        forward_job_free(job);
+    }
+    fw->waiting = 0;
+    if (fw->up_ready) {
+        resolver_free(&fw->resolver);
+        upstream_free(&fw->up);
+    }
+    fw->up_ready = false;
+    if (fw->cache_ready) {
+        loop_timer_stop(server_loop(), &fw->sweep);
+        cache_free(&fw->cache);
+    }
+    fw->cache_ready = false;
+    zone_set_free(&fw->auth.zones);
+}
