@@ -607,8 +607,10 @@ def server_command(step, args, session):
     variables["BUILD"] = session.build_dir
 
     def value(name):
-        return re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), ""),
-                      variables.get(name, "")).strip()
+        text = variables.get(name, "")
+        for _ in range(5):  # bounded: a variable that names a variable, a few levels at most
+            text = re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), ""), text)
+        return text.strip()
 
     launch = value(f"STEP_LAUNCH_{step}")
     needs = value(f"STEP_NEEDS_{step}")

@@ -92,7 +92,9 @@ struct tcp_conn *tcp_idlest(struct tcp_table *t)
         struct tcp_conn *c = &t->conn[i];
         if (c->fd < 0 || !tcp_idle(c))
             continue;
-        if (best == NULL || c->last_active < best->last_active)
+        /* Within one millisecond, the one opened first (serials only grow). */
+        if (best == NULL || c->last_active < best->last_active ||
+            (c->last_active == best->last_active && c->serial < best->serial))
             best = c;
     }
     return best;

@@ -217,11 +217,12 @@ def step_values(step, zones, resolver=None, hierarchy=None):
     """What the pooled `server` of `step` is started with: the values its stage's tests need (the
     keys of dnsgrader.PLACEHOLDERS). Stages 4 to 6 serve the simple test zones; stage 6 forwards
     the rest to `resolver`, the fake upstream's ADDRESS:PORT; stage 7 on resolves from the fake
-    hierarchy's root (`hierarchy`: its root hints file and port), with no zone of its own. A later
-    stage adds its line here."""
+    hierarchy's root (`hierarchy`: its root hints file and port), with no zone of its own at
+    stages 7 and 8, and from stage 9 on with the stage-9 zone (zonedata.EDNS_ZONES: big TXT
+    RRsets for EDNS and TCP), answered before any resolution. A later stage adds its line here."""
     values = {}
     if g.provided("zone", step):
-        values["zone"] = [str(p) for p in zones.simple]
+        values["zone"] = [str(p) for p in (zones.edns if step >= g.EDNS_FROM else zones.simple)]
     if g.provided("resolver", step):
         values["resolver"] = resolver
     if g.provided("root_hints", step):
@@ -445,6 +446,21 @@ def new_client():
 
     def make(srv, timeout=1.0):
         c = g.Client(srv.address, srv, timeout)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def new_tcp_client():
+    """new_tcp_client(server, timeout=1.0, rcvbuf=None): a TCP connection to the server
+    (dnsgrader.TcpClient, stage 9 on); closed after the test."""
+    made = []
+
+    def make(srv, timeout=1.0, rcvbuf=None):
+        c = g.TcpClient(srv.address, srv, timeout, rcvbuf)
         made.append(c)
         return c
     yield make

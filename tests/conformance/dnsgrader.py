@@ -29,7 +29,7 @@ import dnswire
 # --------------------------------------------------------------------------------------------------
 # Stages
 
-LAST_STAGE = 8
+LAST_STAGE = 9
 STAGE_NAMES = {
     1: "udp echo",
     2: "header",
@@ -39,12 +39,17 @@ STAGE_NAMES = {
     6: "forwarding",
     7: "recursion",
     8: "cache",
+    9: "edns and tcp",
 }
 
 
 # From this stage on the server offers recursion (stage 6 forwards, 7 resolves): RA=1 in every
 # reply, local answers and errors included. Before it, RA=0.
 RA_FROM = 6
+
+# From this stage on the server speaks EDNS(0) (RFC 6891: an OPT record in a query gets one back)
+# and TCP (RFC 7766). Before it, an OPT record is read and ignored, and no reply carries one.
+EDNS_FROM = 9
 
 
 # Stages graded in parts (make grade STEP=4 PART=k): a learner passes them one at a time. Each test
@@ -303,6 +308,9 @@ NOTE_TEXTS = {
     "multi_question": {"formerr": "queries of several questions get FORMERR, as RFC 9619 says",
                        "answered": "queries of several questions get every question answered, "
                                    "as the workbook's step 5 does"},
+    "formerr_opt": {"opt": "FORMERR replies to queries with an additional section carry an OPT "
+                           "record (RFC 6891 7)",
+                    "none": None},
 }
 
 
@@ -546,6 +554,31 @@ def fail_rejected(reply, sent, what=None, hints=()):
          expected="a reply that answers it: any RCODE but 1 (FORMERR)",
          got=f"{hexs(reply[:HEADER_SIZE])}   {Header.parse(reply).describe()}",
          sent=sent, hints=[*hints, *formerr_diagnosis(sent)], cause=CAUSE_REJECTED)
+
+
+def formerr_with_opt(reply, sent, step):
+    """True if `reply` is a FORMERR that a stage-9 server may send to `sent`: the header, then one
+    OPT record and nothing else (RFC 6891 7: a responder that found the query's OPT record may
+    say so in its error), the query having had an additional section."""
+    if step < EDNS_FROM or len(reply) < HEADER_SIZE + 11 or len(sent) < HEADER_SIZE:
+        return False
+    hdr = Header.parse(reply)
+    rest = reply[HEADER_SIZE:]
+    return (Header.parse(sent).arcount > 0 and (hdr.qdcount, hdr.ancount, hdr.nscount,
+                                                 hdr.arcount) == (0, 0, 0, 1)
+            and rest[:3] == b"\x00\x00\x29"
+            and len(rest) == 11 + int.from_bytes(rest[9:11], "big"))
+
+
+def expect_formerr_body(reply, sent, step, what, hints=()):
+    """A FORMERR reply is the header alone; from stage 9 on, when the query had an additional
+    section, the header and one OPT record may be too (formerr_with_opt(); noted)."""
+    if formerr_with_opt(reply, sent, step):
+        note("formerr_opt", "opt")
+        return
+    expect_bytes(reply, reply[:HEADER_SIZE], what, sent=sent, hints=[
+        *hints, "from stage 9 on an OPT record may follow the header" if step >= EDNS_FROM
+        else None])
 
 
 def expect_answered(reply, sent):
@@ -875,6 +908,297 @@ class Client:
         return cause
 
 
+# --------------------------------------------------------------------------------------------------
+# EDNS(0), RFC 6891 (stage 9 on): the OPT pseudo-record, written into queries and read from replies
+
+
+OPT_TYPE = 41
+OUR_PAYLOAD = 1232  # the UDP payload size the workbook's server advertises (DNS flag day 2020)
+UDP_PLAIN_MAX = 512  # a UDP reply without EDNS (RFC 1035 4.2.1); also the least an OPT may ask for
+BADVERS = 16  # the extended RCODE for an EDNS version the responder does not implement
+
+
+def opt_record(payload=OUR_PAYLOAD, version=0, do=False, ext_rcode=0, options=(), owner=b"\x00",
+               z=0):
+    """An OPT record: owner (the root), TYPE 41, CLASS = the UDP payload size, TTL = extended RCODE
+    (8 bits), VERSION (8), DO (1) and Z (15), then RDLENGTH and the options ((code, bytes) pairs,
+    each written as code, length, data)."""
+    rdata = b"".join(struct.pack("!HH", code, len(data)) + data for code, data in options)
+    ttl = ext_rcode << 24 | version << 16 | (0x8000 if do else 0) | z
+    return owner + struct.pack("!HHIH", OPT_TYPE, payload, ttl, len(rdata)) + rdata
+
+
+def edns_query(id_, name, qtype=1, payload=OUR_PAYLOAD, rd=1, **opt):
+    """A one-question query with an OPT record in its additional section (opt: opt_record()'s
+    arguments), or none when payload is None."""
+    if payload is None:
+        return query(id_, name, qtype, rd=rd)
+    return (header(id_, make_flags(rd=rd), 1, 0, 0, 1) + question(name, qtype)
+            + opt_record(payload, **opt))
+
+
+class Opt:
+    """An OPT record read from a message: where it was, its owner, and its fields."""
+
+    def __init__(self, section, owner, payload, ttl, rdata):
+        self.section, self.owner, self.payload, self.ttl = section, owner, payload, ttl
+        self.ext_rcode, self.version = ttl >> 24, ttl >> 16 & 0xFF
+        self.do, self.z = ttl >> 15 & 1, ttl & 0x7FFF
+        self.rdata = rdata
+        self.options = []  # (code, data); a cut option is kept as (None, the rest)
+        pos = 0
+        while pos < len(rdata):  # bounded: each pass moves forwards
+            if pos + 4 > len(rdata):
+                self.options.append((None, rdata[pos:]))
+                break
+            code, n = struct.unpack("!HH", rdata[pos:pos + 4])
+            self.options.append((code, rdata[pos + 4:pos + 4 + n]))
+            pos += 4 + n
+
+    def describe(self):
+        opts = ", ".join(f"{c} ({len(d)} bytes)" if c is not None else "a cut option"
+                         for c, d in self.options) or "none"
+        return (f"OPT in the {self.section} section, owner {dnswire.name_text(self.owner)}, "
+                f"payload {self.payload}, extended RCODE {self.ext_rcode}, version {self.version}, "
+                f"DO={self.do}, Z=0x{self.z:04X}, options: {opts}")
+
+
+SECTIONS = ("answer", "authority", "additional")
+
+
+def message_records(data):
+    """Every record of the message `data` after its questions: [(section, owner labels, TYPE, CLASS,
+    TTL, RDATA)]. Raises dnswire.Malformed where the message does not read."""
+    if len(data) < HEADER_SIZE:
+        raise dnswire.Malformed("shorter than a header")
+    counts = struct.unpack("!6H", data[:HEADER_SIZE])[2:]
+    pos = HEADER_SIZE
+    for _ in range(counts[0]):
+        _, pos = dnswire.read_name(data, pos)
+        pos += 4
+    out = []
+    for section, count in zip(SECTIONS, counts[1:]):
+        for i in range(count):
+            labels, end = dnswire.read_name(data, pos)
+            if end + 10 > len(data):
+                raise dnswire.Malformed(f"{section} record {i + 1} is cut short")
+            rtype, rclass, ttl, rdlength = struct.unpack("!HHIH", data[end:end + 10])
+            pos = end + 10 + rdlength
+            if pos > len(data):
+                raise dnswire.Malformed(f"the RDATA of {section} record {i + 1} runs past the end")
+            out.append((section, labels, rtype, rclass, ttl, data[end + 10:pos]))
+    if pos != len(data):
+        raise dnswire.Malformed(f"{len(data) - pos} byte(s) after the last record")
+    return out
+
+
+def opt_records(data):
+    """The OPT records of the message `data`, wherever they are (a list of Opt). Raises
+    dnswire.Malformed where the message does not read."""
+    return [Opt(section, labels, rclass, ttl, rdata)
+            for section, labels, rtype, rclass, ttl, rdata in message_records(data)
+            if rtype == OPT_TYPE]
+
+
+def reply_opt(reply, sent, what="the reply", hints=()):
+    """The one OPT record of `reply`, or None if it has none; fails the test if the reply does not
+    read or has more than one, or one outside the additional section or with another owner than
+    the root (RFC 6891 6.1.1)."""
+    error = None
+    try:
+        opts = opt_records(reply)
+    except dnswire.Malformed as e:
+        error = str(e)
+    if error is not None:
+        fail(f"{what} does not read as a DNS message: {error}", got=hexs(reply, 96), sent=sent,
+             hints=["every record is owner name, TYPE, CLASS, TTL, RDLENGTH, then RDLENGTH bytes; "
+                    "the counts must match the records (the OPT record counts in ARCOUNT)"])
+    bad = [o for o in opts if o.section != "additional" or o.owner]
+    if len(opts) > 1 or bad:
+        fail(f"{what}: " + (f"{len(opts)} OPT records" if len(opts) > 1 else
+                            "an OPT record out of place"),
+             expected="at most one OPT record, in the additional section, owned by the root (00)",
+             got="; ".join(o.describe() for o in opts), sent=sent,
+             hints=[*hints, "RFC 6891 6.1.1: one OPT record at most, the last thing in the "
+                            "additional section, its owner the root"])
+    return opts[0] if opts else None
+
+
+# --------------------------------------------------------------------------------------------------
+# TCP (RFC 1035 4.2.2, RFC 7766; stage 9 on): each message goes with its length before it, 2 bytes,
+# big-endian, both ways. A connection carries many queries, pipelined; replies may come in any order.
+
+TCP_CONNECT_TIMEOUT = 1.0  # s (times DNS_TEST_TIMEOUT_SCALE): loopback connects at once
+CAUSE_NO_TCP = "the server does not accept TCP connections on its port"
+CAUSE_NO_LENGTH = "TCP replies are sent without their 2-byte length prefix"
+TCP_HINT = ("over TCP every message, query and reply, is preceded by its length in 2 bytes, "
+            "big-endian (RFC 1035 4.2.2): read 2 bytes, then that many; write the length, then "
+            "the message")
+
+
+class TcpClient:
+    """One TCP connection to the server: send() a message (its length is put before it),
+    send_raw() any bytes (a message in pieces), receive() the next whole message, exchange() a
+    query for its reply (matched by ID, RFC 7766 7: replies may come in any order), wait_closed()
+    for the server to close the connection. Messages that came but were not asked for are kept in
+    `pending`."""
+
+    def __init__(self, address, server=None, timeout=1.0, rcvbuf=None):
+        self.address, self.server, self.timeout = address, server, timeout
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:  # before connect(): it sets the window the server may fill
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        # Each send() its own segment: a message sent in pieces arrives in pieces.
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""  # bytes received, not yet a whole message
+        self.pending = []  # whole messages received, not yet taken
+        self.closed = None  # None while open; "closed" (the server's FIN) or "reset"
+        error = None
+        self.sock.settimeout(TCP_CONNECT_TIMEOUT * TIMEOUT_SCALE)
+        try:
+            self.sock.connect(address)
+        except ConnectionRefusedError:
+            error = "refused"
+        except (socket.timeout, OSError) as e:
+            error = f"{type(e).__name__}: {e}"
+        if error is not None:
+            self.sock.close()
+            dead = server is not None and not server.alive()
+            fail(f"could not open a TCP connection to {address[0]}:{address[1]}: {error}"
+                 + (f" (the server is not running: {server.exit_text()})" if dead else ""),
+                 hints=["from stage 9 on the server listens on TCP too, on the same address and "
+                        "port as UDP: socket(SOCK_STREAM), bind(), listen(), and accept() in the "
+                        "event loop (RFC 7766: TCP is required, not optional)"]
+                 if not dead else [f"look in the server's log: {server.log_path}"],
+                 cause=CAUSE_DIED if dead else CAUSE_NO_TCP)
+
+    def close(self):
+        self.sock.close()
+
+    def server_exited(self):
+        return self.server is not None and not self.server.alive()
+
+    def send_raw(self, data):
+        """Sends `data` as it is (a piece of a message); False if the server closed the
+        connection."""
+        self.sock.settimeout(2.0 * TIMEOUT_SCALE)
+        try:
+            self.sock.sendall(data)
+            return True
+        except (BrokenPipeError, ConnectionResetError):
+            self.closed = self.closed or "reset"
+            return False
+        except socket.timeout:
+            fail(f"sending {len(data)} bytes over TCP blocked for 2 s: the server does not read "
+                 "from the connection", hints=["read every readable connection in the event loop"])
+
+    def send(self, message):
+        """Sends `message` with its 2-byte length before it."""
+        return self.send_raw(struct.pack("!H", len(message)) + message)
+
+    def _take(self):
+        """Moves the whole messages at the front of `buf` to `pending`."""
+        while len(self.buf) >= 2:
+            n = struct.unpack("!H", self.buf[:2])[0]
+            if len(self.buf) < 2 + n:
+                break
+            self.pending.append(self.buf[2:2 + n])
+            self.buf = self.buf[2 + n:]
+
+    def _read(self, deadline):
+        """Reads what comes before `deadline` (once); False when nothing more can come: the
+        deadline passed or the connection is closed."""
+        if self.closed:
+            return False
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        self.sock.settimeout(min(left, SERVER_POLL))
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return not self.server_exited()  # a dead server sends nothing more
+        except (ConnectionResetError, ConnectionAbortedError):
+            self.closed = "reset"
+            return False
+        if not chunk:
+            self.closed = "closed"
+            return False
+        self.buf += chunk
+        self._take()
+        return True
+
+    def receive(self, timeout=None, match=None):
+        """The next whole message (the first for which match(message) holds, if given), or None when
+        none comes within `timeout` s or the connection closes first."""
+        wait = (self.timeout if timeout is None else timeout) * TIMEOUT_SCALE
+        deadline = time.monotonic() + wait
+        while True:  # bounded by the deadline
+            for i, m in enumerate(self.pending):
+                if match is None or match(m):
+                    return self.pending.pop(i)
+            if not self._read(deadline):
+                return None
+
+    def exchange(self, message, timeout=None, what=None, hints=()):
+        """Sends `message` and returns the reply with its ID; fails the test if none comes."""
+        self.send(message)
+        return self.expect_reply(message, timeout, what, hints)
+
+    def expect_reply(self, message, timeout=None, what=None, hints=()):
+        """The reply to `message` (already sent): the message with its ID. Fails the test, saying
+        why, if none comes."""
+        want = message[:2]
+        reply = self.receive(timeout, lambda m: m[:2] == want)
+        if reply is not None:
+            return reply
+        self.fail_no_reply(message, timeout, what, hints)
+
+    def fail_no_reply(self, message, timeout=None, what=None, hints=()):
+        wait = (self.timeout if timeout is None else timeout) * TIMEOUT_SCALE
+        qid = int.from_bytes(message[:2], "big")
+        details, more, cause = [], list(hints), None
+        if self.closed:
+            summary = (f"the server {'reset' if self.closed == 'reset' else 'closed'} the TCP "
+                       f"connection without a reply with ID 0x{qid:04X}")
+        else:
+            summary = f"no TCP reply with ID 0x{qid:04X} within {wait:g} s"
+        if what:
+            summary += f" (to {what})"
+        if self.pending:
+            ids = ", ".join(f"0x{int.from_bytes(m[:2], 'big'):04X}" for m in self.pending[:8])
+            details.append(f"whole messages with other IDs came: {ids}")
+        if self.buf:
+            details.append(f"{len(self.buf)} bytes came that do not make a whole length-prefixed "
+                           f"message: {hexs(self.buf, 32)}")
+            if self.buf[:2] == message[:2]:
+                more.insert(0, "the bytes start with the query's ID: the reply was sent without "
+                               "the 2-byte length before it")
+                cause = CAUSE_NO_LENGTH
+        more.append(TCP_HINT)
+        if self.server is not None and not self.server.alive():
+            details.insert(0, f"the server is not running any more: {self.server.exit_text()}")
+            more.append(f"look in the server's log for a crash or a sanitizer report: "
+                        f"{self.server.log_path}")
+            cause = CAUSE_DIED
+        fail(summary, sent=message, details=details, hints=more, cause=cause)
+
+    def wait_closed(self, timeout):
+        """Waits up to `timeout` s (times DNS_TEST_TIMEOUT_SCALE) for the server to close the
+        connection, reading (and keeping) whatever comes meanwhile. Returns the seconds it took, or
+        None if it is still open."""
+        start = time.monotonic()
+        deadline = start + timeout * TIMEOUT_SCALE
+        while not self.closed and time.monotonic() < deadline:  # bounded by the deadline
+            self._read(deadline)
+        return time.monotonic() - start if self.closed else None
+
+
+def tcp_framed(messages):
+    """The bytes of `messages` as they go over TCP: each with its 2-byte length before it."""
+    return b"".join(struct.pack("!H", len(m)) + m for m in messages)
+
+
 def expect_still_answers(client, step, after):
     """After hostile or dropped input: a well-formed query must still get a correct reply."""
     expect_still_answers.counter = (getattr(expect_still_answers, "counter", 0) + 1) & 0xFF
@@ -894,8 +1218,9 @@ def expect_still_answers(client, step, after):
 # to serve); the build gets the same values as options (OPTION). The contract:
 #
 #   {port}        the UDP port to listen on, on 127.0.0.1: every command has it.
-#   {zone}        one zone file. The word holding it, with the option word just before it if there
-#                 is one (a word starting with "-"), is repeated once per zone file:
+#   {zone}        one zone file (stages 4-6; from 9 on, the stage-9 zone). The word holding it,
+#                 with the option word just before it if there is one (a word starting with "-"),
+#                 is repeated once per zone file:
 #                 `--zone {zone}` -> `--zone a.zone --zone b.zone`; `-z{zone}`, `--zone={zone}`
 #                 and a bare `{zone}` work the same way. No zone files: the words vanish.
 #   {zones}       every zone file, as separate words: `{zones}` -> `a.zone b.zone`.
@@ -919,17 +1244,33 @@ class Placeholder:
         self.key = key  # the value it takes: a key of the values a server is started with
         self.kind = kind  # "one": a single value; "each": repeat its word per value; "all": all
         self.option = option  # how the build takes the value, or None (not decided yet)
-        self.stages = stages  # (first, last) stages whose tests provide it; None: none yet
+        # The stages whose tests provide it: (first, last), or a list of such ranges; None: none
+        self.stages = None if stages is None else (
+            [tuple(stages)] if isinstance(stages[0], int) else [tuple(r) for r in stages])
         self.what = what
+
+    def covers(self, step):
+        """True if the tests of `step` provide this placeholder's value."""
+        return self.stages is not None and any(a <= step <= b for a, b in self.stages)
+
+    def stages_text(self):
+        """" (every stage)", " (stage 6)", " (stages 4-6, 9)" or "" (none yet), for the help."""
+        if self.stages is None:
+            return ""
+        if self.stages == [(1, LAST_STAGE)]:
+            return " (every stage)"
+        parts = [str(a) if a == b else f"{a}-{b}" for a, b in self.stages]
+        single = len(self.stages) == 1 and self.stages[0][0] == self.stages[0][1]
+        return f" (stage{'' if single else 's'} {', '.join(parts)})"
 
 
 PLACEHOLDERS = {p.name: p for p in [
     Placeholder("port", "port", "one", "--port", (1, LAST_STAGE),
                 "the UDP port to listen on (127.0.0.1)"),
-    Placeholder("zone", "zone", "each", "--zone", (4, 6),
+    Placeholder("zone", "zone", "each", "--zone", [(4, 6), (EDNS_FROM, LAST_STAGE)],
                 "one zone file: the word holding it, and the option just before it, are repeated "
                 "for each zone file (`--zone {zone}`)"),
-    Placeholder("zones", "zone", "all", "--zone", (4, 6),
+    Placeholder("zones", "zone", "all", "--zone", [(4, 6), (EDNS_FROM, LAST_STAGE)],
                 "every zone file, as separate words"),
     Placeholder("resolver", "resolver", "one", "--resolver", (6, 6),
                 "the upstream resolver to forward to, as ADDRESS:PORT: the tests' fake upstream "
@@ -947,17 +1288,14 @@ PLACEHOLDER_RE = re.compile(r"(?<!\$)\{([^{}\s]*)\}")
 def provided(key, step):
     """True if the tests of `step` provide the value `key` (e.g. "zone", "resolver"): some
     placeholder takes it at that stage."""
-    return any(p.key == key and p.stages is not None and p.stages[0] <= step <= p.stages[1]
-               for p in PLACEHOLDERS.values())
+    return any(p.key == key and p.covers(step) for p in PLACEHOLDERS.values())
 
 
 def placeholders_help():
     """The table above, for grade.py --help and error messages."""
     lines = []
     for p in PLACEHOLDERS.values():
-        where = ("" if p.stages is None else " (every stage)" if p.stages == (1, LAST_STAGE) else
-                 f" (stage {p.stages[0]})" if p.stages[0] == p.stages[1] else
-                 f" (stages {p.stages[0]}-{p.stages[1]})")
+        where = p.stages_text()
         lines += textwrap.wrap(p.what + where, 98, initial_indent=f"  {{{p.name}}}".ljust(15),
                                subsequent_indent=" " * 15)
     return "\n".join(lines)
@@ -975,9 +1313,9 @@ def check_command(cmd, step):
         return "the server command must contain {port}, e.g. 'python3 my.py --port {port}'"
     for n in names:
         p = PLACEHOLDERS[n]
-        if p.kind == "one" and (p.stages is None or not p.stages[0] <= step <= p.stages[1]):
+        if p.kind == "one" and not p.covers(step):
             provided = ", ".join("{" + q.name + "}" for q in PLACEHOLDERS.values()
-                                 if q.stages and q.stages[0] <= step <= q.stages[1])
+                                 if q.covers(step))
             return (f"{{{n}}} is not filled at stage {step}: {p.what}; the tests of stage {step} "
                     f"fill {provided}")
     return None
@@ -1044,10 +1382,21 @@ def probe_socket(server_address):
 
 
 def free_udp_port(host="127.0.0.1"):
-    """A UDP port the OS says is free on `host` (the server binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port the OS says is free on `host` for UDP, and for TCP too (from stage 9 a server
+    listens on both; a port a TCP client connection had as its own stays taken for TCP for a
+    minute after the connection ends). The server binds it a moment later."""
+    for _ in range(100):  # bounded: ports in TCP's TIME_WAIT are a few among thousands
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as a server's listener
+            try:
+                t.bind((host, port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no port on {host} is free for both UDP and TCP")
 
 
 def exit_text(status):

@@ -42,6 +42,14 @@ Behaviours (per server of a zone):
     extra_answer, extra_authority, extra_additional   records added to every reply of that server
                 (out-of-bailiwick data: an answer carrying a record for another domain, a
                 referral with addresses for names outside the zone)
+    edns_error  (stage 9) "formerr", "notimp" or "badvers": a server that does not speak EDNS
+                answers a query carrying an OPT record with that error (FORMERR and NOTIMP
+                without an OPT, BADVERS with one); without an OPT it answers as its behaviour says
+
+Sizes, as a real server: over UDP a reply is at most 512 bytes, or the payload size of the query's
+OPT record (RFC 6891; at least 512); a longer one goes out with TC=1 and empty sections (the OPT
+kept), and the resolver must ask again over TCP, which has no such limit. A query with an OPT
+gets one back (payload FAKE_PAYLOAD). Every reply of the stage-7 and stage-8 tests is far smaller.
 
 Every query received is recorded (`Seen`: the server's address, UDP or TCP, the source address and
 port, ID, RD, the question, when), also those not answered: `scope.queries()` has those whose name
@@ -69,7 +77,11 @@ TLD = "test."
 TLD_SERVER = ("ns.nic.test.", "127.0.1.3")
 FORGER_ADDRESS = "127.0.1.60"  # forged replies "from another address" leave from here
 POOL = [f"127.0.1.{i}" for i in range(10, 60)]  # the tests' own name servers
-ADDRESSES = [a for _, a in ROOT_SERVERS] + [TLD_SERVER[1]] + POOL + [FORGER_ADDRESS]
+# (stage 9) Addresses of their own for the servers that reject EDNS (Server(edns_error=...)): a
+# resolver may remember that an address does not speak EDNS, and the pool's addresses are reused.
+EDNS_REJECTERS = {"formerr": "127.0.1.61", "notimp": "127.0.1.62", "badvers": "127.0.1.63"}
+ADDRESSES = ([a for _, a in ROOT_SERVERS] + [TLD_SERVER[1]] + POOL + [FORGER_ADDRESS]
+             + list(EDNS_REJECTERS.values()))
 
 FORGED_A = "203.0.113.66"  # what forged and out-of-bailiwick records say
 TRUNCATED_A = "203.0.113.77"  # what the truncated UDP reply of a `truncate` server says
@@ -77,6 +89,9 @@ FORGE_GAP_MS = 30
 TTL = 3600
 TICK = 0.05  # s: the thread looks at its stop flag at least this often
 BEHAVIOURS = ("ok", "silent", "refused", "servfail", "formerr", "upward", "truncate", "deep")
+EDNS_ERRORS = ("formerr", "notimp", "badvers")
+UDP_PLAIN_MAX = 512  # a UDP reply to a query without EDNS (RFC 1035 4.2.1)
+FAKE_PAYLOAD = 4096  # the UDP payload size the fake servers advertise in their OPT records
 
 
 def norm(name):
@@ -109,9 +124,11 @@ class Server:
     """One name server of a zone: its name, address (None: one from the pool) and behaviour."""
 
     def __init__(self, name, address=None, behaviour="ok", glue=True, delay_ms=0, forge=False,
-                 extra_answer=(), extra_authority=(), extra_additional=()):
+                 extra_answer=(), extra_authority=(), extra_additional=(), edns_error=None):
         assert behaviour in BEHAVIOURS, behaviour
+        assert edns_error in (None, *EDNS_ERRORS), edns_error
         self.name, self.address, self.behaviour, self.glue = norm(name), address, behaviour, glue
+        self.edns_error = edns_error
         self.delay_ms, self.forge = delay_ms, forge
         self.extra = (list(extra_answer), list(extra_authority), list(extra_additional))
 
@@ -196,6 +213,7 @@ class Seen:
         self.raw = raw
         self.id = self.flags = None
         self.qname, self.qtype, self.error = "", None, None
+        self.edns, self.payload = -1, 0  # the OPT record's version (-1: none) and payload size
         if len(raw) >= 12:
             self.id, self.flags = struct.unpack("!HH", raw[:4])
         try:
@@ -203,6 +221,7 @@ class Seen:
             if self.message.question:
                 self.qname = self.message.question[0].name.to_text()
                 self.qtype = self.message.question[0].rdtype
+            self.edns, self.payload = self.message.edns, self.message.payload
         except (dns.exception.DNSException, ValueError) as e:
             self.message = None
             self.error = f"{type(e).__name__}: {e}"
@@ -219,8 +238,10 @@ class Seen:
         what = (f"{self.qname} {dns.rdatatype.to_text(self.qtype)}" if self.qtype is not None
                 else self.error or "no question")
         ident = f"ID 0x{self.id:04X}" if self.id is not None else "(no header)"
+        edns = (f", EDNS {self.payload}" + (f" version {self.edns}" if self.edns else "")
+                if self.edns >= 0 else "")
         return (f"{self.server} ({self.transport.upper()}) from port {self.port}: {ident} "
-                f"RD={self.rd}: {what}")
+                f"RD={self.rd}{edns}: {what}")
 
 
 class Scope:
@@ -500,16 +521,19 @@ class FakeHierarchy:
         q = msg.question[0]
         match = [z for apex, z in zones.items() if under(q.name, apex)]
         if not match:
-            reply = dns.message.make_response(msg)
+            reply = dns.message.make_response(msg, our_payload=FAKE_PAYLOAD)
             reply.set_rcode(dns.rcode.REFUSED)
-            self._send(sock, transport, reply.to_wire(), src)
+            self._send(sock, transport, reply.to_wire(max_size=65535), src)
             return
         zone, server = max(match, key=lambda zs: len(zs[0].origin.labels))
         if server.behaviour == "silent":
             return
         with self.lock:
-            reply = self._answer(msg, zone, server, transport)
-        wire = reply.to_wire()
+            if server.edns_error and msg.edns >= 0:
+                reply = self._edns_error(msg, server.edns_error)
+            else:
+                reply = self._answer(msg, zone, server, transport)
+        wire = self._sized(reply, msg, transport)
         delay = server.delay_ms / 1000
         if server.forge and transport == "udp":
             self._forge(address, msg, src, sock)
@@ -519,9 +543,32 @@ class FakeHierarchy:
         else:
             self._send(sock, transport, wire, src)
 
+    @staticmethod
+    def _sized(reply, msg, transport):
+        """The reply's wire form; over UDP, when it is longer than the query allows (512 bytes, or
+        its OPT's payload size), TC=1 with every section emptied, the OPT kept."""
+        wire = reply.to_wire(max_size=65535)
+        limit = max(UDP_PLAIN_MAX, msg.payload) if msg.edns >= 0 else UDP_PLAIN_MAX
+        if transport == "udp" and len(wire) > limit:
+            reply.answer, reply.authority, reply.additional = [], [], []
+            reply.flags |= dns.flags.TC
+            wire = reply.to_wire(max_size=65535)
+        return wire
+
+    @staticmethod
+    def _edns_error(msg, error):
+        """The reply of a server that does not speak EDNS to a query with an OPT record."""
+        reply = dns.message.make_response(msg, our_payload=FAKE_PAYLOAD)
+        if error == "badvers":
+            reply.set_rcode(dns.rcode.BADVERS)  # the upper bits go into the OPT record's TTL
+        else:
+            reply.use_edns(False)
+            reply.set_rcode(dns.rcode.FORMERR if error == "formerr" else dns.rcode.NOTIMP)
+        return reply
+
     def _answer(self, msg, zone, server, transport):
         q = msg.question[0]
-        reply = dns.message.make_response(msg)
+        reply = dns.message.make_response(msg, our_payload=FAKE_PAYLOAD)
         b = server.behaviour
         if b in ("refused", "servfail", "formerr"):
             reply.set_rcode({"refused": dns.rcode.REFUSED, "servfail": dns.rcode.SERVFAIL,

@@ -372,8 +372,8 @@ def expect_formerr(client, step, sent, reason, cause=None):
                     extra_hints=[LABEL_TYPE_HINT if cause == g.CAUSE_LABEL_TYPE else None,
                                  "a FORMERR reply is the header alone: every count 0"],
                     cause=cause, **g.reply_fields(sent, step, rcode=g.FORMERR))
-    g.expect_bytes(reply, reply[:g.HEADER_SIZE], f"the FORMERR reply to a malformed query ({reason})",
-                   sent=sent, hints=["a FORMERR reply is the header alone: the question is not echoed"])
+    g.expect_formerr_body(reply, sent, step, f"the FORMERR reply to a malformed query ({reason})",
+                          hints=["a FORMERR reply is the header alone: the question is not echoed"])
 
 
 @pytest.mark.stage(3)

@@ -532,6 +532,22 @@ def test_root_hints_and_ns_port_placeholders():
         g.check_command("r --port {port} --root-hints {root_hints}", 6)
 
 
+def test_stage_9_placeholders():
+    """Stage 9 fills what stage 8 does and its zone ({zone}, {zones}); --steps 9 is valid."""
+    assert g.LAST_STAGE >= 9 and g.STAGE_NAMES[9] == "edns and tcp"
+    cmd = "r --port {port} --root-hints {root_hints} --ns-port {ns_port} --zone {zone}"
+    assert g.check_command(cmd, 9) is None
+    assert all(g.provided(k, 9) for k in ("zone", "root_hints", "ns_port"))
+    assert not g.provided("zone", 7) and not g.provided("zone", 8) and g.provided("zone", 6)
+    values = {"port": 53, "root_hints": "/h/root.hints", "ns_port": "5301",
+              "zone": ["/z/edns9.test.zone"]}
+    assert g.expand_command(cmd, values) == \
+        "r --port 53 --root-hints /h/root.hints --ns-port 5301 --zone /z/edns9.test.zone"
+    assert g.expand_command("r --port {port}", values) == \
+        ("r --port 53 --root-hints /h/root.hints --ns-port 5301 --zone /z/edns9.test.zone")
+    assert "(stages 4-6, 9" in g.placeholders_help()
+
+
 # --------------------------------------------------------------------------------------------------
 # Stage 8: cache
 

@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import dns.exception
@@ -392,6 +393,10 @@ def test_start_and_stop_are_idempotent_and_handle_a_stale_pid_file(sandbox_serve
 
         # One server gone: the others are stopped, and all start again.
         os.kill(pids[0], signal.SIGTERM)
+        for _ in range(200):  # bounded: a server stops within milliseconds of SIGTERM
+            if not running(pids[0]):
+                break
+            time.sleep(0.01)
         restarted = script("start", tmp_path, port, sandbox_server)
         assert f"{count - 1} of {count} name servers still running" in restarted.stdout
         assert not any(running(p) for p in pids)

@@ -1,4 +1,4 @@
-"""zonedata: the zone files the tests of stages 4 to 6 serve, written into the session's temporary
+"""zonedata: the zone files the tests of stages 4 to 6 (and 9) serve, written into the session's temporary
 directory (conftest.py's test_zones fixture). Every name in them exercises one rule of the lookup;
 test_04_answer.py says which.
 
@@ -116,8 +116,37 @@ $TTL 60
 short   IN  A    192.0.2.91               ; TTL 60, from the second $TTL
 """
 
+
+def txt_strings(tag, count, size):
+    """`count` different TXT strings of `size` letters each ("a0xxxx...", "a1xxxx...", ...)."""
+    return [f'"{tag}{i:02d}' + "x" * (size - len(tag) - 2) + '"' for i in range(count)]
+
+
+# The stage-9 zone (EDNS and TCP), in the simple syntax, served by the stage-9 server beside its
+# resolving: TXT RRsets whose replies take about 400, 1,000 and 3,000 bytes (TXT_SIZES: the reply's
+# size without an OPT record, to the query "name TXT IN" without one), and a few names of each kind
+# of answer, to compare UDP with TCP. Nothing in it points outside it: a resolver never has to ask a
+# name server about it.
+E = "edns9.test."
+TXT_RRSETS = {"t400": (2, 180), "t1000": (5, 180), "t3000": (15, 190)}  # name: (records, letters)
+EDNS9 = _simple([
+    (E, 3600, "SOA", f"ns1.{E} hostmaster.{E} 2026010101 7200 3600 1209600 300"),
+    (E, 3600, "NS", f"ns1.{E}"),
+    (E, 3600, "MX", f"10 mail.{E}"),
+    (f"ns1.{E}", 3600, "A", "192.0.2.53"),
+    (f"mail.{E}", 3600, "A", "192.0.2.25"),
+    (f"www.{E}", 300, "A", "192.0.2.80"),
+    (f"www.{E}", 300, "A", "192.0.2.81"),
+    (f"www.{E}", 300, "AAAA", "2001:db8::80"),
+    (f"alias.{E}", 3600, "CNAME", f"www.{E}"),
+    (f"txt.{E}", 3600, "TXT", '"hello"'),
+    *[(f"{name}.{E}", 3600, "TXT", t)
+      for name, (count, size) in TXT_RRSETS.items() for t in txt_strings(name[1:], count, size)],
+])
+
 SIMPLE_ZONES = {"zone4.test.zone": ZONE4, "child.zone4.test.zone": CHILD, "lowttl.test.zone": LOWTTL}
 FULL_ZONES = {"syntax.test.zone": SYNTAX}
+EDNS_ZONES = {"edns9.test.zone": EDNS9}
 
 
 class ZoneFiles:
@@ -126,7 +155,8 @@ class ZoneFiles:
     def __init__(self, directory):
         self.dir = directory
         directory.mkdir(exist_ok=True)
-        for name, text in {**SIMPLE_ZONES, **FULL_ZONES}.items():
+        for name, text in {**SIMPLE_ZONES, **FULL_ZONES, **EDNS_ZONES}.items():
             (directory / name).write_text(text)
         self.simple = [directory / n for n in SIMPLE_ZONES]
         self.full = [directory / n for n in FULL_ZONES]
+        self.edns = [directory / n for n in EDNS_ZONES]

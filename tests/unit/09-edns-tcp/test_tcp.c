@@ -322,6 +322,23 @@ static void test_table_idle_ordering(void)
     tcp_table_free(&t);
 }
 
+/* Opened within the same millisecond: the one opened first is idle the
+ * longest, whatever slot it has (a closed slot is reused by a later one). */
+static void test_table_idle_tie(void)
+{
+    struct tcp_table t;
+    EXPECT_INT(tcp_table_init(&t, 3), 0);
+    struct tcp_conn *a = open_one(&t, 20, 7);
+    struct tcp_conn *b = open_one(&t, 21, 7);
+    CU_ASSERT_FATAL(a != NULL && b != NULL);
+    tcp_close(&t, a);
+    struct tcp_conn *c = open_one(&t, 22, 7); /* takes a's slot, before b's */
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT(c == a);
+    CU_ASSERT(tcp_idlest(&t) == b);
+    tcp_table_free(&t);
+}
+
 void test_tcp_register(void)
 {
     CU_pSuite s = CU_add_suite("tcp", NULL, NULL);
@@ -336,4 +353,5 @@ void test_tcp_register(void)
     CU_add_test(s, "out: backlog and in-flight bound reading", test_out_backlog_bounds_reading);
     CU_add_test(s, "table: a reused slot has a new serial", test_table_slot_reuse_serial);
     CU_add_test(s, "table: the idle one idle the longest", test_table_idle_ordering);
+    CU_add_test(s, "table: ties go to the one opened first", test_table_idle_tie);
 }
