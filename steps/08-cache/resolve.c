@@ -294,7 +294,11 @@ static void resolve_cached_addresses(struct resolution *res, struct resolve_serv
 }
 
 /* Starts at the deepest zone cut the cache knows for res->qname (its NS
- * RRset, and the addresses of those servers it has), or at the root. */
+ * RRset, and the addresses of those servers it has), or at the root. A cut
+ * none of whose servers has a fresh address is passed over for its parent:
+ * finding an address would start at that same cut again, and again, until
+ * RESOLVE_DEPTH_MAX ends it (the NS RRset of a referral often outlives the
+ * glue that came with it). */
 static void resolve_from_closest_cut(struct resolution *res, uint64_t now)
 {
     struct name cut = res->qname;
@@ -317,7 +321,10 @@ static void resolve_from_closest_cut(struct resolution *res, uint64_t now)
             if (s != NULL)
                 resolve_cached_addresses(res, s, now);
         }
-        if (res->nserver > 0) {
+        bool reachable = false;
+        for (size_t i = 0; i < res->nserver && !reachable; i++)
+            reachable = res->server[i].naddr > 0;
+        if (reachable) {
             res->r->stats.cut_from_cache++;
             return;
         }

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench: how fast the workbook's servers answer, against NSD (and later unbound), on 127.0.0.1.
+"""bench: how fast the workbook's servers answer, against NSD and unbound, on 127.0.0.1.
 
 `make bench` builds the servers and runs this script. It prints one Markdown table measured in
 one run, then the performance targets with PASS or MISS. It
@@ -14,8 +14,10 @@ one run, then the performance targets with PASS or MISS. It
        queries answered is its CPU cost per query;
   3. reads VmRSS again, after the load; the table shows the median of the rounds.
 
-Only 127.0.0.1 is ever used, on ports 5300-5399. Every dnsperf run has a time limit, every
-process started here is ended by its pid at the end, on an error and on Ctrl-C.
+Only 127.0.0.1 is ever used, on ports 5300-5399, and for the resolver rows the sandbox internet
+(zones/sandbox/), which the script starts for them on its 127.0.0.x addresses, port SANDBOX_PORT,
+and stops at the end. Every dnsperf run has a time limit, every process started here is ended by
+its pid at the end, on an error and on Ctrl-C.
 
 Adding a row: append a Row to ROWS (see the forwarder and resolver rows at its end). A row whose
 program is not built yet, or whose reference (nsd, unbound) is not installed, is skipped with a
@@ -46,7 +48,13 @@ SERVER_CPU = 1
 CLIENT_CPU = 0
 
 PORT_BASE = 5300  # ports 5300-5399 belong to the benchmark; row i listens on PORT_BASE + i
-ADDRESS = "127.0.0.1"  # the only address anything here talks to
+ADDRESS = "127.0.0.1"  # the only address the load goes to
+# The sandbox internet of the resolver rows: its own copy (pid file and logs in the temporary
+# directory), on the sandbox's addresses (127.0.0.2-.25, never 127.0.0.1) and a port of the
+# benchmark's that no row uses there, so it never meets a `make sandbox` a reader has running.
+SANDBOX_PORT = 5380
+SANDBOX_HINTS = "zones/sandbox/root.hints"
+SANDBOX_TABLE = "zones/sandbox/servers"
 
 SMALL_ZONES = ["zones/example.com.zone", "zones/2.0.192.in-addr.arpa.zone"]
 LARGE_ORIGIN = "large.example"  # RFC 2606: .example is reserved for documentation
@@ -70,6 +78,7 @@ class Row:
     floor: str = ""  # label of the do-nothing server this one is compared with
     upstream: str = ""  # label of a row started first, on the client core, as this one's upstream
     warm: bool = False  # send every query once before measuring (to fill a cache)
+    sandbox: bool = False  # resolves in the sandbox internet (started first); {sandbox} = its port
 
 
 FLOOR = "step 1 (echo: the floor)"
@@ -77,6 +86,8 @@ STEP5 = "step 5, example zones"
 NSD = "NSD, example zones"
 STEP5_LARGE = "step 5, 100k names"
 NSD_LARGE = "NSD, 100k names"
+STEP8 = "step 8 resolver, cache hits"
+UNBOUND_CACHE = "unbound resolver, cache hits"
 
 ROWS = [
     Row(FLOOR, "step", "small", step=1),
@@ -84,17 +95,20 @@ ROWS = [
     Row(NSD, "nsd", "small", zones=SMALL_ZONES, floor=FLOOR),
     Row(STEP5_LARGE, "step", "large", step=5, zones=["@large"], ref=NSD_LARGE, floor=FLOOR),
     Row(NSD_LARGE, "nsd", "large", zones=["@large"], floor=FLOOR),
-    # Later steps: each is skipped until build/step-N exists. The options they will take are
-    # not fixed yet: adjust `args` when the step is written. The upstream row (step 5 on the
+    # Later steps: each is skipped until build/step-N exists. The upstream row (step 5 on the
     # example zones) is started on the client core before the row itself.
-    Row("step 6 forwarder", "step", "small", step=6, args=["--upstream", "127.0.0.1:{upstream}"],
+    Row("step 6 forwarder", "step", "small", step=6, args=["--resolver", "127.0.0.1:{upstream}"],
         ref="unbound forwarder", floor=FLOOR, upstream=STEP5),
     Row("unbound forwarder", "unbound", "small", args=["forward"], floor=FLOOR, upstream=STEP5),
-    Row("step 8 resolver, warm cache", "step", "small", step=8,
-        args=["--upstream", "127.0.0.1:{upstream}"], ref="unbound, warm cache", floor=FLOOR,
-        upstream=STEP5, warm=True),
-    Row("unbound, warm cache", "unbound", "small", args=["cache"], floor=FLOOR, upstream=STEP5,
-        warm=True),
+    # The resolvers answering from their caches: each resolves the sandbox queries once from
+    # the sandbox's root (the warm-up), then every query of the runs is a cache hit. unbound
+    # gets the same root, through a stub zone per sandbox zone (it has no option for the port
+    # of the servers a referral names), and its cache.
+    Row(STEP8, "step", "sandbox", step=8,
+        args=["--root-hints", SANDBOX_HINTS, "--ns-port", "{sandbox}"], ref=UNBOUND_CACHE,
+        floor=FLOOR, warm=True, sandbox=True),
+    Row(UNBOUND_CACHE, "unbound", "sandbox", args=["sandbox"], floor=FLOOR, warm=True,
+        sandbox=True),
 ]
 
 
@@ -139,11 +153,34 @@ SMALL_MIX = [
 ]
 
 
-def write_small_queries(path):
-    lines = [f"{name} {qtype}\n" for name, qtype, weight in SMALL_MIX for _ in range(weight)]
-    random.Random(1).shuffle(lines)  # interleaved, as real traffic is; fixed seed: same file
+# What a resolver is asked, in the sandbox internet (zones/sandbox/): addresses and other types,
+# CNAMEs (within a zone, to another zone, a chain through three zones), a wildcard, a zone whose
+# server has no glue, and negative answers (NXDOMAIN, NODATA). No flaky.test.: a dead server's
+# back-off is not what a cache hit costs. TTLs are 300 s (www.example.com, negative answers) or
+# more: the whole benchmark takes a few minutes, so the warm-up's answers mostly last it out.
+SANDBOX_MIX = [
+    ("www.example.com", "A", 12), ("www.example.com", "AAAA", 4), ("example.com", "MX", 3),
+    ("example.com", "NS", 2), ("example.com", "TXT", 2), ("mail.example.com", "A", 4),
+    ("mail.example.com", "AAAA", 2),  # NODATA
+    ("www.lab.example.com", "A", 3), ("alias.lab.example.com", "A", 2),  # CNAME to example.com
+    ("www.example.net", "A", 3),  # CNAME to www.example.com
+    ("alias.example.net", "A", 2),  # a chain through three zones
+    ("host7.users.example.net", "A", 2),  # wildcard
+    ("www.example.org", "A", 3),  # its server, ns1.hosting.net, has no glue
+    ("www.hosting.net", "A", 2),
+    ("nosuch.example.com", "A", 4), ("nope.example.org", "AAAA", 1),  # NXDOMAIN
+]
+
+
+def write_mix(path, mix, seed):
+    lines = [f"{name} {qtype}\n" for name, qtype, weight in mix for _ in range(weight)]
+    random.Random(seed).shuffle(lines)  # interleaved, as real traffic is; fixed seed: same file
     with open(path, "w") as f:
         f.writelines(lines)
+
+
+def write_small_queries(path):
+    write_mix(path, SMALL_MIX, 1)
 
 
 def write_large_zone(zone_path, queries_path):
@@ -469,11 +506,39 @@ remote-control:
     return path
 
 
-def unbound_config(tmp, port, mode, upstream_port):
-    """An unbound.conf on 127.0.0.1@port sending everything to 127.0.0.1@upstream_port.
+def sandbox_zones():
+    """{zone: [addresses]} of the sandbox internet, from its serving table (zones/sandbox/servers:
+    an address, then zone files named ZONE.zone, "root.zone" for the root)."""
+    zones = {}
+    with open(os.path.join(ROOT, SANDBOX_TABLE)) as f:
+        for line in f:
+            words = line.split("#", 1)[0].split()
+            for file in words[1:]:
+                zone = file[:-len(".zone")]
+                zones.setdefault("." if zone == "root" else zone + ".", []).append(words[0])
+    return zones
 
-    mode "forward": a forwarder whose cache is kept empty (cache-max-ttl 0), like a forwarder
-    without a cache; mode "cache": it caches, and the row warms the cache before measuring."""
+
+def unbound_config(tmp, port, mode, upstream_port, sandbox_port=0):
+    """An unbound.conf on 127.0.0.1@port.
+
+    mode "forward": sends everything to 127.0.0.1@upstream_port with its cache kept empty
+    (cache-max-ttl 0), like a forwarder without a cache. mode "sandbox": an iterative resolver
+    in the sandbox internet: a stub zone for each of its zones, naming the zone's servers on
+    sandbox_port (a referral would send unbound to port 53, where nothing of the sandbox
+    listens, and from where it must never go out of 127.0.0.0/8), every query leaving from
+    127.0.0.1; it caches, and the row warms the cache before measuring."""
+    if mode == "forward":
+        where = f"""forward-zone:
+    name: "."
+    forward-addr: {ADDRESS}@{upstream_port}"""
+    elif mode == "sandbox":
+        where = "\n".join(f"""stub-zone:
+    name: "{zone}"
+""" + "\n".join(f"    stub-addr: {a}@{sandbox_port}" for a in addresses)
+                          for zone, addresses in sandbox_zones().items())
+    else:
+        raise ValueError(mode)
     conf = f"""# generated by tests/bench/bench.py
 server:
     interface: {ADDRESS}@{port}
@@ -494,10 +559,13 @@ server:
     ip-ratelimit: 0
     so-rcvbuf: 4m
     so-sndbuf: 4m
+    outgoing-interface: {ADDRESS}
+    trust-anchor-file: ""
+    auto-trust-anchor-file: ""
+    # unbound answers test. itself (RFC 6761 special-use names): here it is a sandbox TLD.
+    local-zone: "test." nodefault
     {"cache-max-ttl: 0" if mode == "forward" else "# the cache is kept"}
-forward-zone:
-    name: "."
-    forward-addr: {ADDRESS}@{upstream_port}
+{where}
 remote-control:
     control-enable: no
 """
@@ -532,19 +600,52 @@ class Bench:
         self.files = {}
         self.others_pct = 0.0
         self.hostile_results = {}  # label -> {kind: (CPU µs/query, answered)}
+        self.sandbox_dir = None  # the sandbox's pid file and logs, once started
+        self.sandbox_server = (os.path.join(ROOT, opts.sandbox_server) if opts.sandbox_server
+                               else os.path.join(self.build, "step-5"))
 
     def prepare(self):
         small_q = os.path.join(self.dir, "queries-small.txt")
         large_zone = os.path.join(self.dir, f"{LARGE_ORIGIN}.zone")
         large_q = os.path.join(self.dir, "queries-large.txt")
+        sandbox_q = os.path.join(self.dir, "queries-sandbox.txt")
         write_small_queries(small_q)
         write_large_zone(large_zone, large_q)  # 0.2 s: cheaper than checking it is current
-        self.files = {"small": small_q, "large": large_q, "@large": large_zone}
+        write_mix(sandbox_q, SANDBOX_MIX, 3)
+        self.files = {"small": small_q, "large": large_q, "@large": large_zone,
+                      "sandbox": sandbox_q}
+
+    def sandbox_script(self, action):
+        env = dict(os.environ, SANDBOX_DIR=self.sandbox_dir, SANDBOX_PORT=str(SANDBOX_PORT),
+                   SANDBOX_BINARY=self.sandbox_server)
+        env.pop("SANDBOX_ARGS", None)
+        # On the client core, as an upstream is: the sandbox's servers inherit the affinity.
+        return subprocess.run(["taskset", "-c", str(CLIENT_CPU),
+                               os.path.join(ROOT, "tests", "sandbox.sh"), action],
+                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+
+    def start_sandbox(self):
+        """Starts the benchmark's own sandbox internet, once; raises RuntimeError if it cannot."""
+        if self.sandbox_dir is not None:
+            return
+        self.sandbox_dir = os.path.join(self.tmp, "sandbox")
+        r = self.sandbox_script("start")
+        if r.returncode != 0:
+            raise RuntimeError(f"the sandbox did not start: {(r.stdout + r.stderr).strip()}")
+        print(f"  start  the sandbox internet: {os.path.relpath(self.sandbox_server, ROOT)} on "
+              f"its 127.0.0.x addresses, port {SANDBOX_PORT}", flush=True)
+
+    def stop_sandbox(self):
+        """Stops the sandbox if this run started it (by the pids sandbox.sh recorded)."""
+        if self.sandbox_dir is not None and os.path.exists(os.path.join(self.sandbox_dir, "pids")):
+            self.sandbox_script("stop")
 
     def zone_paths(self, row):
         return [self.files[z] if z.startswith("@") else os.path.join(ROOT, z) for z in row.zones]
 
     def probe_name(self, row):
+        """A name the row's server answers: for a resolver, its first resolution (the sandbox
+        has www.example.com too)."""
         return f"host0.{LARGE_ORIGIN}" if row.queries == "large" else "www.example.com"
 
     def missing(self, row):
@@ -555,6 +656,9 @@ class Bench:
                 return f"{path} is not built (no such step yet)"
         elif program(row.kind) is None:
             return f"{row.kind} is not installed (sudo apt-get install {row.kind})"
+        if row.sandbox and not os.path.exists(self.sandbox_server):
+            path = os.path.relpath(self.sandbox_server, ROOT)
+            return f"{path}, the sandbox's name server, is not built"
         return None
 
     def why_skip(self, row):
@@ -576,7 +680,7 @@ class Bench:
     def command(self, row, port, upstream_port):
         work = os.path.join(self.tmp, f"{port}")
         os.makedirs(work, exist_ok=True)
-        args = [a.format(upstream=upstream_port) for a in row.args]
+        args = [a.format(upstream=upstream_port, sandbox=SANDBOX_PORT) for a in row.args]
         if row.kind == "step":
             cmd = [self.step_program(row), "--address", ADDRESS, "--port", str(port),
                    "--log-level", "warn"]
@@ -586,7 +690,7 @@ class Bench:
         if row.kind == "nsd":
             return [program("nsd"), "-d", "-c", nsd_config(work, port, self.zone_paths(row))]
         if row.kind == "unbound":
-            conf = unbound_config(work, port, args[0], upstream_port)
+            conf = unbound_config(work, port, args[0], upstream_port, SANDBOX_PORT)
             return [program("unbound"), "-d", "-c", conf]
         raise ValueError(row.kind)
 
@@ -606,6 +710,8 @@ class Bench:
     def start_row(self, row, port):
         """Starts the row's server (and its upstream); records load time and idle RSS."""
         up_port = port + 50  # an upstream listens 50 ports above its row
+        if row.sandbox:
+            self.start_sandbox()
         if row.upstream:
             up_row = next(r for r in ROWS if r.label == row.upstream)
             self.launch(up_row, up_port, CLIENT_CPU)
@@ -882,6 +988,9 @@ def main():
     ap.add_argument("--rate", type=int, default=40000, help="fixed load in q/s (default 40000)")
     ap.add_argument("--rows", nargs="*", help="run only rows whose label contains one of these")
     ap.add_argument("--no-hostile", action="store_true", help="skip the hostile-query costs")
+    ap.add_argument("--sandbox-server",
+                    help="the sandbox's name server, for the resolver rows (default: step 5 of "
+                    "--build-dir)")
     ap.add_argument("--send", nargs=4, metavar=("PORT", "HEX", "COUNT", "RATE"),
                     help=argparse.SUPPRESS)  # internal: the paced sender of bench.hostile()
     opts = ap.parse_args()
@@ -912,13 +1021,16 @@ def main():
         return 130
     finally:
         cleanup()
+        bench.stop_sandbox()
         shutil.rmtree(bench.tmp, ignore_errors=True)
 
     uname = os.uname()
     print(f"\n{os.cpu_count()} x {cpu_model()}, Linux {uname.release}. dnsperf -c 4 -T 2 -q 1000 "
           f"-l {opts.seconds}: saturation; the same with -Q {opts.rate}: CPU/query. Medians of "
           f"{opts.rounds} interleaved rounds. × ref: against the row's reference (NSD for "
-          f"step 5); × floor: against {FLOOR}.\n")
+          f"step 5, unbound for steps 6 and 8); × floor: against {FLOOR}. Step 8 and unbound "
+          f"resolve in the sandbox internet, warmed with the query set: every query measured "
+          f"is a cache hit.\n")
     print(bench.table())
     print("\nrounds:\n" + bench.rounds())
     if bench.hostile_results:

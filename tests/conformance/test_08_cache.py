@@ -20,9 +20,10 @@ The tests use stage 7's fake hierarchy (fake_hierarchy.py), whose servers count 
 receive: a cache hit is a question that reaches none of them. The pooled server's cache lasts the
 whole session, so each test uses names of its own (its scope's zones). The eviction test has a
 server of its own, with --cache-size 2, and names the fake root answers itself (one RRset per
-resolution, no referral to keep). The waits (TTLs running out) are few and short: one test waits
-for positive records (1.1 s, then 1 s more), one for negative ones (2.1 s), each checking several
-records at once."""
+resolution, no referral to keep); the bound test another, with --cache-size 50, and 2,000 names of
+one zone, asked 50 at a time (about a second). The waits (TTLs running out) are few and short:
+one test waits for positive records (1.1 s, then 1 s more), one for negative ones (2.1 s), each
+checking several records at once."""
 
 import subprocess
 import time
@@ -34,7 +35,7 @@ import fake_hierarchy as fh
 import test_07_recursion as t7
 from fake_hierarchy import Server
 from test_04_answer import record_texts
-from test_07_recursion import ask, expect_resolved, soa_line
+from test_07_recursion import Reply, ask, expect_resolved, soa_line
 
 S = g.TIMEOUT_SCALE
 scope = t7.scope  # the fixture: this test's part of the fake tree
@@ -433,6 +434,93 @@ def test_cache_size_evicts_the_least_recently_used(server_with_args, new_client,
                details=scope.lines(), sent=kept.sent, cause=CAUSE_NOT_LRU, hints=[
                    size_hint, "move an entry to the front of the LRU list on every hit, and "
                    "evict from the back"])
+
+
+BOUNDED_SIZE = 50  # --cache-size of the next test
+BOUNDED_NAMES = 2000  # distinct names it asks, 40 times the cache
+BOUNDED_WINDOW = 50  # queries in flight at once while it asks them
+BOUNDED_CHECKED = 10  # names asked again, at each end
+
+
+def ask_all(client, scope, names, address_of, window=BOUNDED_WINDOW):
+    """Asks every name of `names` (A, RD=1), `window` queries in flight at a time, and checks that
+    each gets NOERROR with its one A record, address_of(name). Fails at the first name the server
+    leaves unanswered (or answers wrongly) for 2 s, saying how many were answered before."""
+    client.drain()
+    waiting = {}  # ID -> (name, query)
+    todo = iter(enumerate(names))
+    answered = 0
+    hints = ["a cache that is full evicts an entry to make room: it never stops resolving, and "
+             "never grows past --cache-size"]
+    # Bounded: each pass takes one reply (or fails), and there are len(names) queries.
+    while True:
+        while len(waiting) < window:
+            i, name = next(todo, (None, None))
+            if name is None:
+                break
+            sent, _, _ = t7.make_query(name, "A", 1, id_=i + 1)
+            waiting[i + 1] = (name, sent)
+            client.send(sent)
+        if not waiting:
+            return
+        raw, _ = client.receive(2.0, lambda d: len(d) >= 2 and
+                                int.from_bytes(d[:2], "big") in waiting)
+        if raw is None:
+            name, sent = next(iter(waiting.values()))  # the oldest still waiting
+            g.fail(f"with --cache-size {BOUNDED_SIZE}: no reply to {name} A within 2 s, after "
+                   f"{answered} of {len(names)} names were answered",
+                   details=scope.lines(limit=4), sent=sent, hints=hints,
+                   cause="the server stops answering when the cache is full")
+        name, sent = waiting.pop(int.from_bytes(raw[:2], "big"))
+        r = Reply(sent, sent[g.HEADER_SIZE:], raw, f"{name} A", 8)
+        expect_resolved(r, scope, g.NOERROR, [f"{name} 300 IN A {address_of(name)}"],
+                        hints=hints)
+        answered += 1
+
+
+@pytest.mark.stage(8)
+def test_tiny_cache_stays_bounded_over_thousands_of_names(server_with_args, new_client, step,
+                                                          scope):
+    """With --cache-size 50, 2,000 names of one zone (h0 to h1999, an A record each), asked once
+    each, 50 in flight at a time: all answered. Then the last ten again: from the cache, no query.
+    Then the first ten: each asked of the zone's server again, long since evicted (a cache that
+    ignored --cache-size would still hold them). The server answers throughout."""
+    client = new_client(server_with_args("--cache-size", str(BOUNDED_SIZE)))
+    z = scope.zone("many")
+    ns = Server(f"ns.{z}")
+    names = [f"h{i}.{z}" for i in range(BOUNDED_NAMES)]
+
+    def address_of(name):
+        i = int(name.split(".")[0][1:])
+        return f"198.51.100.{i % 250 + 1}"
+
+    scope.add_zone(z, [f"{n} 300 IN A {address_of(n)}" for n in names], [ns])
+    ask_all(client, scope, names, address_of)
+
+    recent = names[-BOUNDED_CHECKED:]
+    before = len(scope.queries())
+    for name in recent:
+        r, _ = ask(client, step, scope, name)
+        expect_no_query(scope, before, r, f"with --cache-size {BOUNDED_SIZE}, {name} A asked again "
+                        f"right after it and {BOUNDED_CHECKED - 1} others", [CACHE_HINT],
+                        CAUSE_NOT_CACHED)
+        expect_resolved(r, scope, g.NOERROR, [f"{name} 300 IN A {address_of(name)}"])
+
+    for name in names[:BOUNDED_CHECKED]:
+        before = len(scope.queries(name=name))
+        r, _ = ask(client, step, scope, name)
+        if len(scope.queries(name=name)) == before:
+            g.fail(f"with --cache-size {BOUNDED_SIZE}: {name} A, asked again after "
+                   f"{BOUNDED_NAMES - 1} other names, came from the cache",
+                   expected=f"a query to {z}'s server: at most {BOUNDED_SIZE} RRsets are kept, "
+                   f"and {name} was the least recently used long ago",
+                   details=scope.lines(limit=4, name=name), sent=r.sent, cause=CAUSE_UNBOUNDED,
+                   hints=["--cache-size N: at most N entries; when full, drop the least recently "
+                          "used before adding one"])
+        expect_resolved(r, scope, g.NOERROR, [f"{name} 300 IN A {address_of(name)}"])
+    if client.server_exited():
+        g.fail(f"with --cache-size {BOUNDED_SIZE}: the server exited after {BOUNDED_NAMES} "
+               "names", cause="the server stops when the cache is full")
 
 
 BAD_CACHE_SIZES = [pytest.param(v, id=f"cache-size-{i}") for i, v in

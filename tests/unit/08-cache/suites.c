@@ -4,4 +4,5 @@
 void test_register_suites(void)
 {
     test_cache_register();
+    test_resolve_register();
 }
