@@ -138,7 +138,8 @@ def expect_opt(r, hints=(), ext_rcode=0):
     if opt.version != 0:
         wrong.append(f"version {opt.version}, expected 0 (the highest version this server speaks)")
     if opt.do:
-        wrong.append("DO=1, expected 0: the server does no DNSSEC, so it clears DO (RFC 3225 3)")
+        wrong.append("DO=1, expected 0: the server does no DNSSEC, so its replies leave DO "
+                     "clear (RFC 3225 3 has DNSSEC-aware servers copy it)")
         causes.append(CAUSE_DO_COPIED)
     if opt.z:
         wrong.append(f"Z=0x{opt.z:04X}, expected 0 (RFC 6891 6.1.4: set to zero)")
