@@ -59,6 +59,18 @@ ours() {
     return 1
 }
 
+# starting PID: true if PID is a child of this script that has not yet become the server: forked,
+# but its command line is still this script's until it execs setsid and the server. Only for
+# the PIDs this run has just started (a stale pid file's PID may be anyone's).
+starting() {
+    kill -0 "$1" 2>/dev/null || return 1
+    [ -r "/proc/$1/cmdline" ] || return 1
+    case "$(tr '\0' ' ' <"/proc/$1/cmdline")" in
+    *sandbox.sh*) return 0 ;;
+    esac
+    return 1
+}
+
 # count_alive: sets total (lines of the pid file), alive (of them still ours), and
 # running_port (the port of the last line).
 count_alive() {
@@ -228,7 +240,7 @@ EOF
             if grep -qF "listening on $a:$port/udp" "$log" 2>/dev/null; then
                 continue
             fi
-            if ! ours "$p" "$a" "$port"; then
+            if ! ours "$p" "$a" "$port" && ! starting "$p"; then
                 echo "sandbox: the server for $a did not start; the end of its log ($log):" >&2
                 tail -n 5 "$log" | sed 's/^/    /' >&2
                 stop_all

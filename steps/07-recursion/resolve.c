@@ -287,6 +287,8 @@ static void resolve_ask_next(struct resolution *res)
             if (res->asked == NULL)
                 continue; /* too many queries in flight: this address counts as failed */
             top->queries++;
+            /* The same query again over TCP after TC counts too. */
+            upstream_budget(res->asked, &top->queries, RESOLVE_QUERIES_MAX);
             return;
         }
     }

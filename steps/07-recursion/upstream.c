@@ -54,6 +54,8 @@ struct upstream_query {
     upstream_done_fn *done;
     void *ctx;
     unsigned tries_left; /* tries not yet sent */
+    unsigned *budget;    /* upstream_budget(): messages sent, counted by the caller too */
+    unsigned budget_max; /* none sent once *budget reaches it */
     int fd;              /* this try's socket (UDP, or TCP after TC), or -1 between tries */
     uint16_t id;         /* this try's ID (a new one for TCP) */
     /* A try that could not even be sent: the timer is then a 0 ms one that
@@ -352,14 +354,27 @@ static int query_send_try(struct upstream *u, struct upstream_query *q)
     return -1;
 }
 
+/* Whether `q` may send one more message (upstream_budget()): if it may, the
+ * message is counted. */
+static bool query_spend(struct upstream_query *q)
+{
+    if (q->budget == NULL)
+        return true;
+    if (*q->budget >= q->budget_max)
+        return false;
+    (*q->budget)++;
+    return true;
+}
+
 /* The current try is over without a reply (timed out, or refused, over UDP
- * or TCP): sends the next one, or ends the query with `result` when none is left. */
+ * or TCP): sends the next one, or ends the query with `result` when none is
+ * left (or the caller's budget is spent). */
 static void query_try_over(struct upstream *u, struct upstream_query *q,
                            enum upstream_result result)
 {
     query_close_socket(u, q);
     loop_timer_stop(u->loop, &q->timer);
-    if (q->tries_left == 0) {
+    if (q->tries_left == 0 || !query_spend(q)) {
         query_finish(u, q, result, NULL, 0);
         return;
     }
@@ -455,6 +470,10 @@ static void query_tcp_start(struct upstream *u, struct upstream_query *q)
     u->stats.tcp++;
     query_close_socket(u, q); /* nothing more is wanted from the datagram's socket */
     loop_timer_stop(u->loop, &q->timer);
+    if (!query_spend(q)) { /* the caller's budget is spent: as if no answer came */
+        query_try_over(u, q, UPSTREAM_FAILED);
+        return;
+    }
     if (query_tcp_connect(u, q) != 0) {
         log_debug("upstream: cannot ask over TCP: %s", strerror(errno));
         query_try_over(u, q, UPSTREAM_FAILED); /* closes and unwatches what was opened */
@@ -656,6 +675,12 @@ struct upstream_query *upstream_ask(struct upstream *u, const struct net_addr *s
         }
     }
     return q;
+}
+
+void upstream_budget(struct upstream_query *q, unsigned *used, unsigned max)
+{
+    q->budget = used;
+    q->budget_max = max;
 }
 
 void upstream_cancel(struct upstream *u, struct upstream_query *q)

@@ -155,6 +155,16 @@ struct upstream_query *upstream_ask(struct upstream *u, const struct net_addr *s
                                     const struct msg_question *q, bool rd, upstream_done_fn *done,
                                     void *ctx);
 
+/*
+ * Counts in *used every message `q` sends after its first (another try, the
+ * same try over TCP after TC), and sends none once *used has reached `max`:
+ * the try then ends as one that got no answer. A resolver passes its count
+ * of queries for one client question, so that what this module sends by
+ * itself spends the same budget (RESOLVE_QUERIES_MAX) as what the resolver
+ * asks. *used must outlive the query.
+ */
+void upstream_budget(struct upstream_query *q, unsigned *used, unsigned max);
+
 /* Ends a query without calling its callback. `q` must still be in flight:
  * not yet ended, nor cancelled. */
 void upstream_cancel(struct upstream *u, struct upstream_query *q);

@@ -42,6 +42,20 @@ Behaviours (per server of a zone):
     extra_answer, extra_authority, extra_additional   records added to every reply of that server
                 (out-of-bailiwick data: an answer carrying a record for another domain, a
                 referral with addresses for names outside the zone)
+    (the chaos behaviours of test_resolver_attacks.py, a hostile server; see CHAOS_BEHAVIOURS)
+    garbage         random bytes (0 to 600 of them), over UDP or TCP
+    garbage-records the query's ID, QR=1, its question, counts that claim records, random bytes
+    cut             the real reply cut short in the middle of its records (no TC)
+    pointer-loop    the query's ID and question, then a record whose owner name is a compression
+                    pointer loop (in turn: a pointer to itself, two pointing at each other, a
+                    question name pointing at itself)
+    self-referral   every name gets a referral to the zone itself (its own NS and glue): no closer
+    qr0             an answer carrying FORGED_A, with QR=0 (a query, not a reply)
+    other-question  an answer carrying FORGED_A for the asked name, under another question
+    unrelated       the real answer, then UNRELATED_COUNT records the question did not ask for
+                    (other names inside and outside the zone, other types of the same name)
+    A Server(address="") is a name in an NS RRset and nothing more: no address, no glue, served
+    nowhere (NS sets of hundreds of names that lead nowhere).
     edns_error  (stage 9) "formerr", "notimp" or "badvers": a server that does not speak EDNS
                 answers a query carrying an OPT record with that error (FORMERR and NOTIMP
                 without an OPT, BADVERS with one); without an OPT it answers as its behaviour says
@@ -51,6 +65,11 @@ OPT record (RFC 6891; at least 512); a longer one goes out with TC=1 and empty s
 kept), and the resolver must ask again over TCP, which has no such limit. A query with an OPT
 gets one back (payload FAKE_PAYLOAD). Every reply of the stage-7 and stage-8 tests is far smaller.
 
+The tests' spoofing side (test_resolver_attacks.py): `hier.send_from(address, packets)` sends
+datagrams from the UDP socket of the fake server at `address` itself (its address and the
+one port: what a reply of that server carries), so a forged reply can claim any server's address
+and port; `FORGER_ADDRESS` is the socket of an address that serves nothing.
+
 Every query received is recorded (`Seen`: the server's address, UDP or TCP, the source address and
 port, ID, RD, the question, when), also those not answered: `scope.queries()` has those whose name
 is inside one of the test's zones, wherever they went (the root and test. included).
@@ -58,6 +77,7 @@ is inside one of the test's zones, wherever they went (the root and test. includ
 
 import heapq
 import itertools
+import random
 import select
 import socket
 import struct
@@ -88,7 +108,15 @@ TRUNCATED_A = "203.0.113.77"  # what the truncated UDP reply of a `truncate` ser
 FORGE_GAP_MS = 30
 TTL = 3600
 TICK = 0.05  # s: the thread looks at its stop flag at least this often
-BEHAVIOURS = ("ok", "silent", "refused", "servfail", "formerr", "upward", "truncate", "deep")
+# The hostile servers of the chaos tests (test_resolver_attacks.py): their replies are made (or
+# spoilt) on the wire, after the real reply is built (FakeHierarchy._chaos_wire), except the
+# referral to itself and the extra records, which are messages.
+CHAOS_BEHAVIOURS = ("garbage", "garbage-records", "cut", "pointer-loop", "self-referral", "qr0",
+                    "other-question", "unrelated")
+BEHAVIOURS = ("ok", "silent", "refused", "servfail", "formerr", "upward", "truncate",
+              "deep") + CHAOS_BEHAVIOURS
+UNRELATED_COUNT = 200  # records an `unrelated` server adds to its answer (well over 512 bytes)
+GARBAGE_MAX = 600  # bytes of a `garbage` reply, at most
 EDNS_ERRORS = ("formerr", "notimp", "badvers")
 UDP_PLAIN_MAX = 512  # a UDP reply to a query without EDNS (RFC 1035 4.2.1)
 FAKE_PAYLOAD = 4096  # the UDP payload size the fake servers advertise in their OPT records
@@ -260,21 +288,23 @@ class Scope:
         return self.hier.address()
 
     def add_zone(self, apex, records=(), servers=(), parent=None, parent_glue=None, soa_ttl=TTL,
-                 minimum=300):
+                 minimum=300, ns_ttl=TTL):
         """Serves the zone `apex` (records: "owner TTL IN TYPE RDATA" lines, "{z}" replaced by the
         apex) on `servers` (Server objects; each gets an address from the pool if it has none) and
         delegates it from `parent` (a Zone of this test, or test.): NS records, and glue for each
         server with an address and glue=True. `parent_glue` ({name: address}) overrides the glue
         the parent gives (an address that is not the server's, for a name outside it...). The
         zone's SOA has the TTL `soa_ttl` and the MINIMUM `minimum` (stage 8's negative caching).
+        `ns_ttl` is the TTL of the NS records and their addresses, in the zone and in the
+        delegation (0: records that must not be kept, yet are needed for this resolution).
         Returns the Zone."""
         apex = norm(apex)
         lines = [r.replace("{z}", apex) for r in records]
         for s in servers:
             if s.address is None and not s.name.endswith(".invalid."):
                 s.address = self.hier.address()
-        ns_lines = [f"{apex} {TTL} IN NS {s.name}" for s in servers]
-        own = [f"{s.name} {TTL} IN A {s.address}" for s in servers
+        ns_lines = [f"{apex} {ns_ttl} IN NS {s.name}" for s in servers]
+        own = [f"{s.name} {ns_ttl} IN A {s.address}" for s in servers
                if s.address and under(s.name, apex)]
         zone = Zone(apex, lines + ns_lines + own, soa_ttl, minimum)
         glue = {s.name: s.address for s in servers if s.address and s.glue}
@@ -282,7 +312,7 @@ class Scope:
             glue.update(parent_glue)
         delegating = parent if parent is not None else self.hier.tld
         with self.hier.lock:
-            delegating.add(ns_lines + [f"{n} {TTL} IN A {a}" for n, a in glue.items()])
+            delegating.add(ns_lines + [f"{n} {ns_ttl} IN A {a}" for n, a in glue.items()])
             for s in servers:
                 if s.address:
                     self.hier.assign(s.address, zone, s)
@@ -355,6 +385,8 @@ class FakeHierarchy:
         self.udp, self.tcp, self.conns = {}, {}, {}  # address -> socket; conn -> (address, buf)
         self.port = self._bind_all()
         self._other_ports = {}  # address -> a socket on another port (forged "port")
+        self._chaos_turn = itertools.count()  # which variant a pointer-loop reply takes
+        self._random = random.Random()  # the garbage (reproducible: seed it)
         self.root = Zone(".", [f". {TTL} IN NS {n}" for n, _ in ROOT_SERVERS]
                          + [f"{n} {TTL} IN A {a}" for n, a in ROOT_SERVERS]
                          + [f"{TLD} {TTL} IN NS {TLD_SERVER[0]}",
@@ -436,6 +468,28 @@ class FakeHierarchy:
                 if len(got) >= count or left <= 0:
                     return got
                 self._cond.wait(left)
+
+    def send_from(self, address, packets, until=None):
+        """Sends each of `packets` ((bytes, (host, port)) pairs) from the UDP socket of the fake
+        server at `address` (its address and the one port, as a reply of that server), from the
+        calling thread; when the socket's buffer is full, waits for room (at most until the
+        monotonic time `until`, if given). Returns how many were sent. For the spoofing tests:
+        the datagrams are the test's, and nothing is recorded."""
+        sock = self.udp[address]
+        sent = 0
+        for wire, dest in packets:
+            while True:  # bounded: until the kernel takes it, or `until`
+                try:
+                    sock.sendto(wire, dest)
+                    sent += 1
+                    break
+                except (BlockingIOError, InterruptedError):
+                    if until is not None and time.monotonic() >= until:
+                        return sent
+                    select.select([], [sock], [], 0.01)
+                except OSError:
+                    break  # an ICMP error of an earlier datagram, reported here: go on
+        return sent
 
     # ---- the thread
 
@@ -534,6 +588,8 @@ class FakeHierarchy:
             else:
                 reply = self._answer(msg, zone, server, transport)
         wire = self._sized(reply, msg, transport)
+        if server.behaviour in CHAOS_BEHAVIOURS:
+            wire = self._chaos_wire(server.behaviour, msg, seen.raw, wire)
         delay = server.delay_ms / 1000
         if server.forge and transport == "udp":
             self._forge(address, msg, src, sock)
@@ -579,6 +635,17 @@ class FakeHierarchy:
             reply.authority = [ns]
             reply.additional = self.root.addresses(ns)
             return reply
+        if b == "self-referral":
+            ns = zone.nodes[zone.origin][dns.rdatatype.NS]
+            reply.authority = [ns]
+            reply.additional = zone.addresses(ns)
+            return reply
+        if b in ("qr0", "other-question"):
+            asked = q.name if b == "qr0" else dns.name.Name((b"other",) + q.name.labels)
+            reply.question = [dns.rrset.RRset(asked, q.rdclass, q.rdtype)]
+            reply.flags |= dns.flags.AA
+            reply.answer = rrsets([f"{q.name} 300 IN A {FORGED_A}"])
+            return reply
         if b == "truncate" and transport == "udp":
             reply.flags |= dns.flags.TC | dns.flags.AA
             reply.answer = rrsets([f"{q.name} 300 IN A {TRUNCATED_A}"])
@@ -598,7 +665,61 @@ class FakeHierarchy:
         reply.answer += rrsets(extra_answer)
         reply.authority += rrsets(extra_authority)
         reply.additional += rrsets(extra_additional)
+        if b == "unrelated":
+            reply.answer += self._unrelated(q.name, zone)
         return reply
+
+    @staticmethod
+    def _unrelated(qname, zone):
+        """UNRELATED_COUNT records no question asked for: other names inside the zone and outside
+        it (FORGED_A), and other types of the asked name."""
+        lines = []
+        for i in range(UNRELATED_COUNT):
+            kind = i % 4
+            if kind == 0:
+                lines.append(f"u{i}.{zone.apex} 300 IN A {FORGED_A}")
+            elif kind == 1:
+                lines.append(f"u{i}.elsewhere-unrelated.test. 300 IN A {FORGED_A}")
+            elif kind == 2:
+                lines.append(f"{qname} 300 IN TXT \"unrelated {i}\"")
+            else:
+                lines.append(f"u{i}.{zone.apex} 300 IN CNAME u{i + 1}.elsewhere-unrelated.test.")
+        return rrsets(lines)
+
+    def _chaos_wire(self, behaviour, msg, raw, wire):
+        """The reply of a hostile server, on the wire: from the real reply `wire` to the query
+        `msg` (`raw`, as received)."""
+        rnd = self._random
+        if behaviour == "qr0":
+            return wire[:2] + bytes([wire[2] & 0x7F]) + wire[3:]
+        if behaviour == "garbage":
+            return bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(GARBAGE_MAX + 1)))
+        question = raw[12:12 + len(msg.question[0].name.to_wire()) + 4]
+        qend = 12 + len(question)
+        if behaviour == "cut":
+            # Somewhere after the question and before the end: inside a record (the zone's
+            # servers always send one, at least the SOA or an A record).
+            return wire[:rnd.randrange(qend + 1, len(wire))] if len(wire) > qend + 1 else wire
+        if behaviour == "garbage-records":
+            head = struct.pack("!6H", msg.id, 0x8400, 1, rnd.randrange(1, 11),
+                               rnd.randrange(6), rnd.randrange(6))
+            return head + question + bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(401)))
+        if behaviour == "pointer-loop":
+            a_rr = struct.pack("!HHIH", 1, 1, 300, 4) + bytes(int(x) for x in FORGED_A.split("."))
+            turn = next(self._chaos_turn) % 3
+            if turn == 0:  # an answer whose owner is a pointer to itself
+                head = struct.pack("!6H", msg.id, 0x8400, 1, 1, 0, 0)
+                return head + question + struct.pack("!H", 0xC000 | qend) + a_rr
+            if turn == 1:  # two answers whose owners point at each other (forwards, backwards)
+                head = struct.pack("!6H", msg.id, 0x8400, 1, 2, 0, 0)
+                second = qend + 2 + len(a_rr)
+                return (head + question + struct.pack("!H", 0xC000 | second) + a_rr
+                        + struct.pack("!H", 0xC000 | qend) + a_rr)
+            # the question's name is a pointer to itself (offset 12), then an answer
+            head = struct.pack("!6H", msg.id, 0x8400, 1, 1, 0, 0)
+            return head + struct.pack("!H", 0xC000 | 12) + question[-4:] + \
+                struct.pack("!H", 0xC000 | 12) + a_rr
+        return wire
 
     @staticmethod
     def _owned(rrset, qname):

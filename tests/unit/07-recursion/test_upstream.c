@@ -902,6 +902,49 @@ static void test_tc_asks_over_tcp(void)
     bench_end(&b);
 }
 
+/* A budget (upstream_budget()): the TCP retry after TC is counted in it; with
+ * the budget spent, TC ends the query FAILED and nothing more is sent. */
+static void test_budget_counts_and_bounds_tcp(void)
+{
+    struct bench b;
+    bench_start_tcp(&b, 1, true);
+    unsigned used = 1; /* the first message, counted by the caller */
+    struct upstream_query *q = upstream_ask(&b.up, &b.server.addr, &b.q, true, record_done, &b.out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    upstream_budget(q, &used, 2);
+    uint8_t udp_query[DNS_UDP_MAX];
+    struct net_addr client;
+    ssize_t n = fake_recv(&b.server, udp_query, sizeof udp_query, &client, TEST_WAIT_MS);
+    CU_ASSERT_TRUE_FATAL(n >= DNS_HEADER_SIZE);
+    uint8_t tc[DNS_UDP_MAX];
+    size_t len = write_reply(tc, sizeof tc, query_id(udp_query, (size_t)n), HDR_QR | HDR_TC, &b.q);
+    send_to(b.server.fd, tc, len, &client);
+    int conn = bench_accept(&b, TEST_WAIT_MS);
+    CU_ASSERT_TRUE(conn >= 0); /* room for one more: it goes over TCP */
+    EXPECT_UINT(used, 2);
+    if (conn >= 0)
+        close(conn);
+    upstream_cancel(&b.up, q);
+    bench_end(&b);
+
+    bench_start_tcp(&b, 1, true);
+    used = 2; /* the budget is spent with the first message */
+    q = upstream_ask(&b.up, &b.server.addr, &b.q, true, record_done, &b.out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    upstream_budget(q, &used, 2);
+    n = fake_recv(&b.server, udp_query, sizeof udp_query, &client, TEST_WAIT_MS);
+    CU_ASSERT_TRUE_FATAL(n >= DNS_HEADER_SIZE);
+    len = write_reply(tc, sizeof tc, query_id(udp_query, (size_t)n), HDR_QR | HDR_TC, &b.q);
+    send_to(b.server.fd, tc, len, &client);
+    run_until(&b.loop, &b.out.calls, 1, TEST_WAIT_MS);
+    EXPECT_UINT(b.out.calls, 1);
+    EXPECT_INT(b.out.result, UPSTREAM_FAILED);
+    EXPECT_UINT(used, 2);
+    EXPECT_UINT(b.up.stats.sent, 1); /* no TCP query */
+    EXPECT_INT(bench_accept(&b, 50), -1);
+    bench_end(&b);
+}
+
 /* The reply comes in pieces: the length split in two, then the message in
  * two; the client waits for all of it. */
 static void test_tcp_reply_in_pieces(void)
@@ -1225,6 +1268,8 @@ void test_upstream_register(void)
     CU_add_test(s, "upstream_free() ends queries in flight", test_free_with_queries_in_flight);
     CU_add_test(s, "upstream_init() checks its bounds", test_init_checks_bounds);
     CU_add_test(s, "TC: asked again over TCP, the whole reply delivered", test_tc_asks_over_tcp);
+    CU_add_test(s, "a budget counts the TCP retry, and a spent one stops it",
+                test_budget_counts_and_bounds_tcp);
     CU_add_test(s, "a TCP reply in pieces is put together", test_tcp_reply_in_pieces);
     CU_add_test(s, "a TCP reply with TC is delivered as it is", test_tcp_reply_with_tc_delivered);
     CU_add_test(s, "a forgery with TC is ignored, starts no TCP", test_forged_tc_ignored);

@@ -1,0 +1,610 @@
+#!/usr/bin/python3
+"""cost: how many queries each resolver sends to name servers for the same lookups, cold and warm.
+
+`make bench-cost` runs it (and `make bench` at its end); docs/performance.md, "Resolution cost",
+shows its table. It
+
+  1. starts a private sandbox internet (zones/sandbox/, tests/sandbox.sh) on port 53 of its
+     127.0.0.x addresses, with a temporary directory for its pid file and logs: unbound sends
+     every query to port 53, and has no option to send them anywhere else. Its servers run at
+     --log-level debug, which logs one line per query received ("from ADDR:PORT[ over TCP]:
+     query ..."), so the queries a resolver sent are the lines its lookups added to the logs;
+  2. for each resolver, started fresh (an empty cache): build/step-7 (no cache), build/step-8,
+     build/step-9, and unbound (one thread, no validator) twice, with qname-minimisation off
+     (as test_sandbox.py compares it) and on (unbound's default, what people run), asks the
+     lookups of LOOKUPS one after another, each once the previous one is answered and the logs
+     have been quiet for QUIET seconds (so a query a resolver sends after answering, a
+     background fetch, is counted for the lookup that caused it); then the same lookups again
+     (warm); and counts, per lookup, the queries received over UDP and over TCP;
+  3. compares each resolver's answers with unbound's (qname-minimisation off): the RCODE, the
+     answer records (TTLs aside), and the SOA of a negative answer;
+  4. prints one Markdown table, then exits 1 if step 8 or 9 sent more queries cold than unbound
+     (qname-minimisation off), if a resolver with a cache sent any warm, or if step 8 or 9
+     answered otherwise than unbound; 0 otherwise, and 0 with a line saying why when it cannot
+     run here (not root, unbound or dnspython missing, port 53 taken on a sandbox address, a
+     step not built).
+
+Nothing leaves 127.0.0.0/8: the steps' root hints are zones/sandbox/root.hints (127.0.0.2 and
+.3), and unbound's only root is a stub zone "." naming the same two addresses (root-hints is the
+same file too, should it ever look there), every query leaving from 127.0.0.1
+(outgoing-interface), without trust anchors or IPv6. Every process started here, the sandbox
+included, is stopped by its pid at the end, on an error, on Ctrl-C and after --timeout seconds.
+Python 3 with dnspython (python3-dnspython, which `make test` needs too).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+SANDBOX_TABLE = os.path.join(ROOT, "zones", "sandbox", "servers")
+SANDBOX_HINTS = os.path.join(ROOT, "zones", "sandbox", "root.hints")
+SANDBOX_SCRIPT = os.path.join(ROOT, "tests", "sandbox.sh")
+NS_PORT = 53  # unbound's only port for name servers
+ADDRESS = "127.0.0.1"  # where the resolvers listen, and unbound's queries leave from
+UNBOUND = "/usr/sbin/unbound"
+
+# The ten lookups of chapter 8's table (docs/08-cache.md), in its order, and the answer too big
+# for UDP of chapter 9.
+LOOKUPS = [
+    ("www.example.com", "A"), ("mail.example.com", "A"), ("example.com", "MX"),
+    ("www.lab.example.com", "A"), ("www.example.net", "A"), ("alias.example.net", "A"),
+    ("www.example.org", "A"), ("www.hosting.net", "A"), ("nosuch.example.com", "A"),
+    ("mail.example.com", "AAAA"), ("big.example.com", "TXT"),
+]
+
+QUIET = 0.25  # s without a new log line: the resolver is done with a lookup
+SETTLE_MAX = 10.0  # s: a lookup whose queries go on longer than this is cut off (and said so)
+ASK_TIMEOUT = 10.0  # s for one answer (step 7's deadline is 5 s)
+START_MAX = 5.0  # s for a resolver to listen
+
+# The line a sandbox server logs for every message it receives at --log-level debug
+# (server_dispatch() in steps/09-edns-tcp/server.c): the peer, " over TCP" for a connection,
+# and trace_summary()'s summary, whose question is "| NAME CLASS TYPE |". Every such line counts,
+# even one whose question cannot be read.
+QUERY_LINE = re.compile(r" debug: from [0-9.]+:[0-9]+( over TCP)?: (.*)$")
+QUESTION = re.compile(r"\| (\S+) \S+ (\S+) \|")
+
+
+class Resolver:
+    def __init__(self, label, kind, step=0, qmin=False, tcp=True, cache=True):
+        self.label = label
+        self.kind = kind  # "step" or "unbound"
+        self.step = step
+        self.qmin = qmin  # unbound's qname-minimisation
+        self.tcp = tcp  # asks over TCP when a reply is truncated (steps 7 and 8 do not)
+        self.cache = cache
+
+
+REFERENCE = "unbound"
+RESOLVERS = [
+    Resolver("step 7", "step", 7, tcp=False, cache=False),
+    Resolver("step 8", "step", 8, tcp=False),
+    Resolver("step 9", "step", 9),
+    Resolver(REFERENCE, "unbound"),
+    Resolver("unbound, qname-minimisation", "unbound", qmin=True),
+]
+CHECKED = ("step 8", "step 9")  # must send no more than the reference, and answer as it does
+
+UNBOUND_CONF = """# generated by tests/bench/cost.py
+server:
+    interface: {address}@{port}
+    port: {port}
+    num-threads: 1
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "{dir}"
+    pidfile: "{dir}/unbound.pid"
+    use-syslog: no
+    logfile: "{dir}/unbound.log"
+    verbosity: 0
+    do-ip6: no
+    module-config: "iterator"
+    qname-minimisation: {qmin}
+    # Every query leaves from 127.0.0.1, which cannot reach anything outside 127.0.0.0/8, and
+    # the only root is the sandbox's: the stub zone below, and the same servers as root hints.
+    outgoing-interface: {address}
+    do-not-query-localhost: no
+    root-hints: "{hints}"
+    trust-anchor-file: ""
+    auto-trust-anchor-file: ""
+    # unbound answers test. itself (RFC 6761 special-use names): here it is a sandbox TLD.
+    local-zone: "test." nodefault
+remote-control:
+    control-enable: no
+stub-zone:
+    name: "."
+{stubs}
+"""
+
+
+def unbound_version():
+    r = subprocess.run([UNBOUND, "-V"], capture_output=True, text=True, timeout=10)
+    first = r.stdout.splitlines()[0] if r.stdout else ""
+    return "unbound " + first.replace("Version", "").strip()  # "Version 1.17.1"
+
+
+class OutOfTime(Exception):
+    """--timeout passed (not an OSError, which the queries catch, as TimeoutError is)."""
+
+
+class Skip(Exception):
+    """This machine cannot run the measurement: the reason, printed, and exit 0."""
+
+
+def serving_table():
+    """zones/sandbox/servers as [(address, [zone file, ...])]."""
+    rows = []
+    with open(SANDBOX_TABLE) as f:
+        for line in f:
+            words = line.split("#", 1)[0].split()
+            if words:
+                rows.append((words[0], words[1:]))
+    return rows
+
+
+def root_addresses():
+    """The root servers' addresses in the sandbox's serving table (those serving root.zone)."""
+    return [a for a, files in serving_table() if "root.zone" in files]
+
+
+def free_port():
+    """A port free for UDP and TCP on 127.0.0.1 (the kernel's choice)."""
+    for _ in range(20):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind((ADDRESS, 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind((ADDRESS, port))
+                    return port
+                except OSError:
+                    continue
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def port_53_taken():
+    """The first sandbox address whose port 53 is taken (UDP or TCP), or None."""
+    for address, _ in serving_table():
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            with socket.socket(socket.AF_INET, kind) as s:
+                if kind == socket.SOCK_STREAM:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
+                try:
+                    s.bind((address, NS_PORT))
+                except OSError:
+                    return address
+    return None
+
+
+class Logs:
+    """The sandbox servers' logs, read as they grow: the queries received since the last read."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.offsets = {}
+
+    def read(self):
+        """[(address, over TCP, name, type)] for every query logged since the last call."""
+        got = []
+        entries = [e for e in os.listdir(self.dir) if e.endswith(".log")]
+        # In address order (127.0.0.2 before 127.0.0.10): the root, the TLDs, the zones.
+        for entry in sorted(entries, key=lambda e: [int(x) for x in e[:-4].split(".")
+                                                    if x.isdigit()]):
+            path = os.path.join(self.dir, entry)
+            with open(path, "rb") as f:
+                f.seek(self.offsets.get(entry, 0))
+                data = f.read()
+            end = data.rfind(b"\n") + 1  # a line being written is read next time, whole
+            self.offsets[entry] = self.offsets.get(entry, 0) + end
+            for line in data[:end].decode(errors="replace").splitlines():
+                m = QUERY_LINE.search(line)
+                if m:
+                    q = QUESTION.search(m.group(2))
+                    name, rdtype = q.groups() if q else (m.group(2), "?")
+                    got.append((entry[:-len(".log")], bool(m.group(1)), name, rdtype))
+        return got
+
+    def settle(self):
+        """The queries logged until the logs have been quiet for QUIET seconds (SETTLE_MAX at
+        most), and whether they went quiet."""
+        got = self.read()
+        quiet_since = time.monotonic()
+        deadline = quiet_since + SETTLE_MAX
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            more = self.read()
+            if more:
+                got += more
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= QUIET:
+                return got, True
+        return got, False
+
+
+def answer_key(reply):
+    """What must be the same whoever resolved it: the RCODE, the answer records without TTLs,
+    and for a negative answer its SOA."""
+    import dns.rcode
+    import dns.rdatatype
+
+    def text(rrsets):
+        return sorted(f"{r.name.to_text().lower()} {dns.rdatatype.to_text(r.rdtype)} {rd}"
+                      for r in rrsets for rd in r)
+    key = [dns.rcode.to_text(reply.rcode())] + text(reply.answer)
+    if not reply.answer:
+        key += text(r for r in reply.authority if r.rdtype == dns.rdatatype.SOA)
+    return tuple(key)
+
+
+def ask(port, name, rdtype, tcp):
+    """The resolver's answer to one lookup, over UDP without EDNS (and over TCP when truncated,
+    if the resolver has TCP): its answer_key, or a short text when there is none."""
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.query
+    q = dns.message.make_query(name, rdtype)
+    q.use_edns(False)
+    try:
+        reply = dns.query.udp(q, ADDRESS, port=port, timeout=ASK_TIMEOUT)
+        if reply.flags & dns.flags.TC:
+            if not tcp:
+                return ("truncated (UDP only)",)
+            reply = dns.query.tcp(q, ADDRESS, port=port, timeout=ASK_TIMEOUT)
+    except dns.exception.Timeout:
+        return ("no answer",)
+    except OSError as e:
+        return (f"error: {e}",)
+    return answer_key(reply)
+
+
+class Cost:
+    def __init__(self, opts):
+        self.opts = opts
+        self.build = os.path.abspath(os.path.join(ROOT, opts.build_dir))
+        self.tmp = None
+        self.sandbox_dir = None
+        self.logs = None
+        self.procs = []
+        # label -> {"cold": [(udp, tcp, queries)], "warm": [...], "answers": {pass: [key]}, ...}
+        self.results = {}
+        self.notes = []
+
+    # --- before anything starts -----------------------------------------------------------
+
+    def check(self):
+        if os.geteuid() != 0:
+            raise Skip("port 53 needs root, where unbound sends every query: run as root")
+        if not os.path.exists(UNBOUND):
+            raise Skip(f"{UNBOUND} is not installed (apt-get install unbound): nothing to "
+                       "compare with")
+        try:
+            import dns.message  # noqa: F401
+        except ImportError:
+            raise Skip("dnspython is missing (apt-get install python3-dnspython)")
+        for step in (7, 8, 9):
+            path = os.path.join(self.build, f"step-{step}")
+            if not os.path.exists(path):
+                raise Skip(f"{os.path.relpath(path, ROOT)} is not built (make all)")
+        taken = port_53_taken()
+        if taken:
+            raise Skip(f"port 53 is taken on {taken} (a sandbox address): another sandbox on "
+                       "port 53 runs (make test as root starts one), or a name server")
+
+    # --- the sandbox ----------------------------------------------------------------------
+
+    def sandbox(self, action):
+        env = dict(os.environ, SANDBOX_LOW_PORT="1", SANDBOX_PORT=str(NS_PORT),
+                   SANDBOX_DIR=self.sandbox_dir,
+                   SANDBOX_BINARY=os.path.join(self.build, "step-9"))
+        env.pop("SANDBOX_ARGS", None)
+        return subprocess.run([SANDBOX_SCRIPT, action], capture_output=True, text=True, env=env,
+                              cwd=ROOT, timeout=60)
+
+    def start_sandbox(self):
+        self.sandbox_dir = os.path.join(self.tmp, "sandbox")
+        r = self.sandbox("start")
+        if r.returncode != 0:
+            raise RuntimeError(f"the sandbox did not start:\n{(r.stdout + r.stderr).strip()}")
+        self.logs = Logs(self.sandbox_dir)
+        self.logs.read()  # from here on, every query line is a resolver's
+        print(f"cost: the sandbox internet on port {NS_PORT} of its 127.0.0.x addresses "
+              f"({len(serving_table())} name servers, build/step-9 --log-level debug)",
+              flush=True)
+
+    def stop_sandbox(self):
+        if self.sandbox_dir and os.path.exists(os.path.join(self.sandbox_dir, "pids")):
+            r = self.sandbox("stop")
+            if r.returncode != 0:
+                print(f"cost: sandbox stop: {(r.stdout + r.stderr).strip()}", file=sys.stderr)
+
+    # --- the resolvers --------------------------------------------------------------------
+
+    def command(self, res, port, work):
+        if res.kind == "step":
+            return [os.path.join(self.build, f"step-{res.step}"), "--address", ADDRESS,
+                    "--port", str(port), "--root-hints", SANDBOX_HINTS, "--ns-port",
+                    str(NS_PORT)]
+        stubs = "\n".join(f"    stub-addr: {a}@{NS_PORT}" for a in root_addresses())
+        conf = os.path.join(work, "unbound.conf")
+        with open(conf, "w") as f:
+            f.write(UNBOUND_CONF.format(address=ADDRESS, port=port, dir=work, hints=SANDBOX_HINTS,
+                                        qmin="yes" if res.qmin else "no", stubs=stubs))
+        return [UNBOUND, "-d", "-c", conf]
+
+    def start(self, res):
+        """Starts the resolver; returns (process, port) once it answers."""
+        import dns.exception
+        import dns.message
+        import dns.query
+        port = free_port()
+        work = tempfile.mkdtemp(prefix="resolver-", dir=self.tmp)
+        log_path = os.path.join(work, "stderr.log")
+        with open(log_path, "wb") as log:
+            p = subprocess.Popen(self.command(res, port, work), stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                 cwd=ROOT)
+        self.procs.append(p)
+        deadline = time.monotonic() + START_MAX
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                with open(log_path, errors="replace") as f:
+                    raise RuntimeError(f"{res.label} exited at start:\n{f.read()}")
+            if res.kind == "step":
+                # The steps log when they listen; a probe would be a lookup they resolve.
+                with open(log_path, errors="replace") as f:
+                    if f"listening on {ADDRESS}:{port}/udp" in f.read():
+                        return p, port
+            else:
+                # unbound answers .invalid itself (RFC 6761): a probe that costs no query.
+                q = dns.message.make_query("probe.invalid.", "A")
+                try:
+                    dns.query.udp(q, ADDRESS, port=port, timeout=0.1)
+                    return p, port
+                except (dns.exception.Timeout, OSError):
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{res.label} does not answer on {ADDRESS}:{port} after "
+                           f"{START_MAX:.0f} s")
+
+    def stop(self, p):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if p in self.procs:
+            self.procs.remove(p)
+
+    def stop_all(self):
+        for p in list(reversed(self.procs)):
+            self.stop(p)
+
+    def measure(self, res):
+        print(f"cost: {res.label}", end="", flush=True)
+        p, port = self.start(res)
+        r = {"cold": [], "warm": [], "answers": {"cold": [], "warm": []}}
+        try:
+            startup, _ = self.logs.settle()
+            if startup:
+                self.notes.append(f"{res.label} sent {len(startup)} queries before its first "
+                                  "lookup (not counted in its column)")
+            for phase in ("cold", "warm"):
+                for name, rdtype in LOOKUPS:
+                    r["answers"][phase].append(ask(port, name, rdtype, res.tcp))
+                    queries, quiet = self.logs.settle()
+                    if not quiet:
+                        self.notes.append(f"{res.label}, {name} {rdtype} ({phase}): still "
+                                          f"sending queries after {SETTLE_MAX:.0f} s; counted "
+                                          "until then")
+                    r[phase].append(queries)
+                    print(".", end="", flush=True)
+        finally:
+            self.stop(p)
+            late, _ = self.logs.settle()
+            if late:
+                self.notes.append(f"{res.label}: {len(late)} queries arrived after its last "
+                                  "lookup (not counted)")
+        print(flush=True)
+        self.results[res.label] = r
+
+    def run(self):
+        self.tmp = tempfile.mkdtemp(prefix="dns-cost-")
+        self.start_sandbox()
+        for res in RESOLVERS:
+            self.measure(res)
+
+    # --- the report -----------------------------------------------------------------------
+
+    def agreement(self, label, phase):
+        """The lookups (indexes) whose answer differs from the reference's cold one, with why
+        each difference is expected, or "" when it is not."""
+        res = next(r for r in RESOLVERS if r.label == label)
+        ref = self.results[REFERENCE]["answers"]["cold"]
+        got = self.results[label]["answers"][phase]
+        out = []
+        for i, (a, b) in enumerate(zip(got, ref)):
+            if a != b:
+                expected = (not res.tcp and a == ("truncated (UDP only)",))
+                out.append((i, "it answers clients over UDP only" if expected else ""))
+        return out
+
+    def table(self):
+        labels = [r.label for r in RESOLVERS if r.label in self.results]
+
+        def cell(queries):
+            n = len(queries)
+            t = sum(1 for q in queries if q[1])
+            return f"{n} ({t} TCP)" if t else f"{n}"
+
+        lines = ["| lookup | " + " | ".join(labels) + " |",
+                 "|---|" + "--:|" * len(labels)]
+        for i, (name, rdtype) in enumerate(LOOKUPS):
+            row = []
+            for label in labels:
+                c = cell(self.results[label]["cold"][i])
+                for j, why in self.agreement(label, "cold"):
+                    if j == i:
+                        c += ", TC" if why else " ≠"
+                row.append(c)
+            lines.append(f"| `{name} {rdtype}` | " + " | ".join(row) + " |")
+
+        def total(label, phase):
+            return cell([q for queries in self.results[label][phase] for q in queries])
+        lines.append("| **total, cold** | " +
+                     " | ".join(f"**{total(label, 'cold')}**" for label in labels) + " |")
+        lines.append("| **total, warm** (the same lookups again) | " +
+                     " | ".join(f"**{total(label, 'warm')}**" for label in labels) + " |")
+        def agree(label):
+            texts = []
+            for phase in ("cold", "warm"):
+                diff = self.agreement(label, phase)
+                tc = sum(1 for _, why in diff if why)
+                text = f"{len(LOOKUPS) - len(diff)}" + (f" + {tc} TC" if tc else "")
+                if len(diff) > tc:
+                    text += f" + {len(diff) - tc} ≠"
+                texts.append(text)
+            return texts[0] if texts[0] == texts[1] else f"{texts[0]}; warm {texts[1]}"
+        lines.append(f"| answers as unbound's, of {len(LOOKUPS)} (cold and warm) | " +
+                     " | ".join(agree(label) for label in labels) + " |")
+        return "\n".join(lines)
+
+    def differences(self):
+        """A line per resolver and lookup whose answer is not unbound's, cold or warm."""
+        out = []
+        for res in RESOLVERS:
+            if res.label == REFERENCE or res.label not in self.results:
+                continue
+            seen = {}  # lookup -> (phases, answer, why)
+            for phase in ("cold", "warm"):
+                for i, why in self.agreement(res.label, phase):
+                    got = self.results[res.label]["answers"][phase][i]
+                    phases, _, _ = seen.setdefault(i, ([], got, why))
+                    phases.append(phase)
+            for i, (phases, got, why) in sorted(seen.items()):
+                name, rdtype = LOOKUPS[i]
+                ref = self.results[REFERENCE]["answers"]["cold"][i]
+                text = f"- {res.label}, {name} {rdtype} ({' and '.join(phases)}): {'; '.join(got)}"
+                text += f": expected, {why}" if why else f"; unbound: {'; '.join(ref)}"
+                out.append(text)
+        return out
+
+    def queries(self):
+        """Every query each resolver sent cold, per lookup: the server, UDP/TCP, the question,
+        grouped by server (the servers' logs have no times to merge them by)."""
+        out = []
+        for res in RESOLVERS:
+            if res.label not in self.results:
+                continue
+            out.append(f"{res.label}:")
+            for (name, rdtype), queries in zip(LOOKUPS, self.results[res.label]["cold"]):
+                sent = ", ".join(f"{a}{'/tcp' if tcp else ''} {n} {t}"
+                                 for a, tcp, n, t in queries)
+                out.append(f"  {name} {rdtype}: {sent or '-'}")
+        return "\n".join(out)
+
+    def verdict(self):
+        """The failures: step 8 or 9 sending more than unbound cold, a cache sending anything
+        warm, step 8 or 9 answering otherwise than unbound."""
+        def count(label, phase):
+            return sum(len(q) for q in self.results[label][phase])
+        fails = []
+        ref = count(REFERENCE, "cold")
+        for label in CHECKED:
+            if count(label, "cold") > ref:
+                fails.append(f"{label} sent {count(label, 'cold')} queries cold, unbound {ref}")
+            for phase in ("cold", "warm"):
+                wrong = [LOOKUPS[i] for i, why in self.agreement(label, phase) if not why]
+                if wrong:
+                    fails.append(f"{label} answered {len(wrong)} lookups ({phase}) otherwise "
+                                 f"than unbound: " + ", ".join(f"{n} {t}" for n, t in wrong))
+        for res in RESOLVERS:
+            if res.cache and count(res.label, "warm"):
+                fails.append(f"{res.label} sent {count(res.label, 'warm')} queries warm")
+        return fails
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build-dir", default="build")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="also list every query each resolver sent cold")
+    ap.add_argument("--timeout", type=int, default=300,
+                    help="stop everything after this many seconds (default 300)")
+    opts = ap.parse_args()
+
+    def timed_out(*_):
+        raise OutOfTime(f"still running after {opts.timeout} s (--timeout)")
+    # Ctrl-C raises KeyboardInterrupt even when started with SIGINT ignored; SIGTERM and the
+    # time limit go through the same clean-up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    def terminated(*_):
+        print("\ncost: SIGTERM; stopping everything started", file=sys.stderr)
+        sys.exit(143)
+    signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGALRM, timed_out)
+    cost = Cost(opts)
+    started = time.monotonic()
+    try:
+        cost.check()
+    except Skip as e:
+        print(f"cost: skipped: {e}")
+        return 0
+    signal.alarm(opts.timeout)
+    try:
+        cost.run()
+    except KeyboardInterrupt:
+        print("\ncost: interrupted; stopping everything started", file=sys.stderr)
+        return 130
+    except (RuntimeError, OutOfTime) as e:
+        print(f"\ncost: {e}", file=sys.stderr)
+        return 1
+    finally:
+        signal.alarm(0)
+        cost.stop_all()
+        cost.stop_sandbox()
+        if cost.tmp:
+            shutil.rmtree(cost.tmp, ignore_errors=True)
+
+    print(f"\nQueries the sandbox's name servers received while each resolver, started with an "
+          f"empty cache, resolved the lookups one after another (cold), then the same lookups "
+          f"again (warm). (N TCP): N of them over TCP; TC: the client got a truncated answer (a "
+          f"resolver that answers over UDP only); ≠: an answer other than unbound's. "
+          f"{unbound_version()}, one thread, no validator; its first column with "
+          f"qname-minimisation off, the reference.\n")
+    print(cost.table())
+    diffs = cost.differences()
+    if diffs:
+        print("\nanswers that differ from unbound's (qname-minimisation off):")
+        print("\n".join(diffs))
+    for note in cost.notes:
+        print(f"- {note}")
+    if opts.verbose:
+        print("\nthe queries sent, cold (server[/tcp] question, grouped by server):\n" +
+              cost.queries())
+    fails = cost.verdict()
+    print()
+    for f in fails:
+        print(f"cost: FAIL: {f}")
+    if not fails:
+        print("cost: PASS: steps 8 and 9 send no more queries than unbound cold, and no "
+              "resolver with a cache sends any warm")
+    print(f"cost: {time.monotonic() - started:.0f} s")
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
