@@ -1,7 +1,9 @@
 /* cli: the command line every step shares, plus options a step adds. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net.h"
@@ -141,4 +143,22 @@ void cli_usage(FILE *f, const char *program, const char *summary, const struct c
     for (size_t k = 0; k < CLI_COMMON_COUNT; k++)
         cli_usage_line(f, cli_common_table[k].name, cli_common_table[k].arg,
                        cli_common_table[k].help);
+}
+
+const char *cli_number(const char *value, unsigned long min, unsigned long max, unsigned long *out)
+{
+    static char why[96];
+    if (value[0] < '0' || value[0] > '9')
+        return "not a number";
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(value, &end, 10);
+    if (*end != '\0')
+        return "not a number";
+    if (errno == ERANGE || n < min || n > max) {
+        snprintf(why, sizeof why, "out of range (%lu to %lu)", min, max);
+        return why;
+    }
+    *out = n;
+    return NULL;
 }

@@ -44,6 +44,15 @@ enum cli_result { CLI_RUN, CLI_HELP, CLI_ERROR };
 enum cli_result cli_parse(int argc, char **argv, const struct cli_extra *extras, size_t n_extras,
                           void *ctx, struct cli_common *out, char *err, size_t errcap);
 
+/*
+ * For an extra's apply(): reads `value` as a decimal number in [min, max]
+ * into *out. Returns NULL, or what is wrong ("not a number", "out of range
+ * (1 to 65535)"; the latter in a static buffer, valid until the next call).
+ * Only digits: strtoul() alone would take "-1" (as a huge number), " 1" and
+ * "+1".
+ */
+const char *cli_number(const char *value, unsigned long min, unsigned long max, unsigned long *out);
+
 /* Prints the usage text: the synopsis, `summary`, and every option. */
 void cli_usage(FILE *f, const char *program, const char *summary, const struct cli_extra *extras,
                size_t n_extras);

@@ -46,26 +46,6 @@ enum {
     FORWARD_RESOLVER_PORT = 53, /* when --resolver gives no port */
 };
 
-/* Parses a decimal number in [min, max]; NULL, or what is wrong. */
-static const char *forward_number(const char *value, unsigned long min, unsigned long max,
-                                  unsigned long *out)
-{
-    static char why[96];
-    if (value[0] < '0' || value[0] > '9') /* strtoul() would take "-1", " 1" and "+1" */
-        return "not a number";
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(value, &end, 10);
-    if (*end != '\0')
-        return "not a number";
-    if (errno == ERANGE || n < min || n > max) {
-        snprintf(why, sizeof why, "out of range (%lu to %lu)", min, max);
-        return why;
-    }
-    *out = n;
-    return NULL;
-}
-
 static const char *forward_opt_zone(void *ctx, const char *value)
 {
     struct auth_server *auth = &((struct forward *)ctx)->auth;
@@ -92,7 +72,7 @@ static const char *forward_opt_resolver(void *ctx, const char *value)
 static const char *forward_opt_timeout(void *ctx, const char *value)
 {
     unsigned long n;
-    const char *why = forward_number(value, UPSTREAM_TIMEOUT_MIN_MS, UPSTREAM_TIMEOUT_MAX_MS, &n);
+    const char *why = cli_number(value, UPSTREAM_TIMEOUT_MIN_MS, UPSTREAM_TIMEOUT_MAX_MS, &n);
     if (why == NULL)
         ((struct forward *)ctx)->timeout_ms = (unsigned)n;
     return why;
@@ -101,7 +81,7 @@ static const char *forward_opt_timeout(void *ctx, const char *value)
 static const char *forward_opt_tries(void *ctx, const char *value)
 {
     unsigned long n;
-    const char *why = forward_number(value, 1, UPSTREAM_TRIES_MAX, &n);
+    const char *why = cli_number(value, 1, UPSTREAM_TRIES_MAX, &n);
     if (why == NULL)
         ((struct forward *)ctx)->tries = (unsigned)n;
     return why;
@@ -110,7 +90,7 @@ static const char *forward_opt_tries(void *ctx, const char *value)
 static const char *forward_opt_pending(void *ctx, const char *value)
 {
     unsigned long n;
-    const char *why = forward_number(value, 1, UPSTREAM_PENDING_MAX, &n);
+    const char *why = cli_number(value, 1, UPSTREAM_PENDING_MAX, &n);
     if (why == NULL)
         ((struct forward *)ctx)->max_pending = n;
     return why;

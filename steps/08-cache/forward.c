@@ -42,26 +42,6 @@ struct forward_job {
 
 /* Options ------------------------------------------------------------------ */
 
-/* Parses a decimal number in [min, max]; NULL, or what is wrong. */
-static const char *forward_number(const char *value, unsigned long min, unsigned long max,
-                                  unsigned long *out)
-{
-    static char why[96];
-    if (value[0] < '0' || value[0] > '9') /* strtoul() would take "-1", " 1" and "+1" */
-        return "not a number";
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(value, &end, 10);
-    if (*end != '\0')
-        return "not a number";
-    if (errno == ERANGE || n < min || n > max) {
-        snprintf(why, sizeof why, "out of range (%lu to %lu)", min, max);
-        return why;
-    }
-    *out = n;
-    return NULL;
-}
-
 static const char *forward_opt_zone(void *ctx, const char *value)
 {
     struct auth_server *auth = &((struct forward *)ctx)->auth;
@@ -89,7 +69,7 @@ static const char *forward_opt_ns_port(void *ctx, const char *value)
 static const char *forward_opt_ns_timeout(void *ctx, const char *value)
 {
     unsigned long n;
-    const char *why = forward_number(value, UPSTREAM_TIMEOUT_MIN_MS, UPSTREAM_TIMEOUT_MAX_MS, &n);
+    const char *why = cli_number(value, UPSTREAM_TIMEOUT_MIN_MS, UPSTREAM_TIMEOUT_MAX_MS, &n);
     if (why == NULL)
         ((struct forward *)ctx)->ns_timeout_ms = (unsigned)n;
     return why;
@@ -98,7 +78,7 @@ static const char *forward_opt_ns_timeout(void *ctx, const char *value)
 static const char *forward_opt_deadline(void *ctx, const char *value)
 {
     unsigned long n;
-    const char *why = forward_number(value, UPSTREAM_TIMEOUT_MIN_MS, UPSTREAM_TIMEOUT_MAX_MS, &n);
+    const char *why = cli_number(value, UPSTREAM_TIMEOUT_MIN_MS, UPSTREAM_TIMEOUT_MAX_MS, &n);
     if (why == NULL)
         ((struct forward *)ctx)->deadline_ms = (unsigned)n;
     return why;
@@ -107,7 +87,7 @@ static const char *forward_opt_deadline(void *ctx, const char *value)
 static const char *forward_opt_cache_size(void *ctx, const char *value)
 {
     unsigned long n;
-    const char *why = forward_number(value, 1, CACHE_SIZE_MAX, &n);
+    const char *why = cli_number(value, 1, CACHE_SIZE_MAX, &n);
     if (why == NULL)
         ((struct forward *)ctx)->cache_size = n;
     return why;

@@ -788,36 +788,16 @@ static void server_tcp_report(const char *when)
 
 /* Options -------------------------------------------------------------------- */
 
-/* Parses a decimal number in [min, max]; NULL, or what is wrong. */
-static const char *server_number(const char *value, unsigned long min, unsigned long max,
-                                 unsigned long *out)
-{
-    static char why[96];
-    if (value[0] < '0' || value[0] > '9') /* strtoul() would take "-1", " 1" and "+1" */
-        return "not a number";
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(value, &end, 10);
-    if (*end != '\0')
-        return "not a number";
-    if (errno == ERANGE || n < min || n > max) {
-        snprintf(why, sizeof why, "out of range (%lu to %lu)", min, max);
-        return why;
-    }
-    *out = n;
-    return NULL;
-}
-
 static const char *server_opt_tcp_max(void *ctx, const char *value)
 {
     (void)ctx; /* the step's: these options are the server's own */
-    return server_number(value, 1, SERVER_TCP_MAX_MAX, &server_tcp_max);
+    return cli_number(value, 1, SERVER_TCP_MAX_MAX, &server_tcp_max);
 }
 
 static const char *server_opt_tcp_timeout(void *ctx, const char *value)
 {
     (void)ctx;
-    return server_number(value, 1, SERVER_TCP_TIMEOUT_MAX_MS, &server_tcp_timeout_ms);
+    return cli_number(value, 1, SERVER_TCP_TIMEOUT_MAX_MS, &server_tcp_timeout_ms);
 }
 
 /* The options server.c handles itself, after the step's in --help. */

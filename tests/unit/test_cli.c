@@ -246,6 +246,29 @@ static void test_usage(void)
     free(text);
 }
 
+/* cli_number(): digits only, within its bounds, with the reason otherwise. */
+static void test_number(void)
+{
+    unsigned long n = 7;
+    CU_ASSERT_PTR_NULL(cli_number("256", 1, 65535, &n));
+    EXPECT_UINT(n, 256);
+    CU_ASSERT_PTR_NULL(cli_number("1", 1, 1, &n));
+    EXPECT_UINT(n, 1);
+    static const char *const not_numbers[] = {"", "-1", " 1", "+1", "1x", "0x10", "1 "};
+    /* Bounded by the table. */
+    for (size_t i = 0; i < sizeof not_numbers / sizeof not_numbers[0]; i++) {
+        n = 7;
+        const char *why = cli_number(not_numbers[i], 0, 100, &n);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+        EXPECT_STR(why, "not a number");
+        EXPECT_UINT(n, 7); /* untouched */
+    }
+    EXPECT_STR(cli_number("0", 1, 65535, &n), "out of range (1 to 65535)");
+    EXPECT_STR(cli_number("65536", 1, 65535, &n), "out of range (1 to 65535)");
+    EXPECT_STR(cli_number("99999999999999999999999", 1, 65535, &n), "out of range (1 to 65535)");
+    EXPECT_UINT(n, 7);
+}
+
 void test_cli_register(void)
 {
     CU_pSuite s = CU_add_suite("cli", NULL, NULL);
@@ -260,4 +283,5 @@ void test_cli_register(void)
     CU_add_test(s, "extra flag", test_extra_flag);
     CU_add_test(s, "extra apply error", test_extra_error);
     CU_add_test(s, "usage mentions every option", test_usage);
+    CU_add_test(s, "cli_number: digits, bounds, reasons", test_number);
 }
