@@ -8,7 +8,8 @@ FUZZ_SECONDS ?= 60
 # against step N's code (common/ plus the newest copy of each file in steps/01..N, as the
 # Makefile's `overlay` gives it). A source whose code under test differs between steps is built
 # for each of them; the targets of one source share its seeds, tests/fuzz/corpus/SOURCE/.
-FUZZ_TARGETS ?= query name trace zone-4 zone-5 answer-4 answer-5 roundtrip-5 relay-6
+FUZZ_TARGETS ?= query name trace zone-4 zone-5 answer-4 answer-5 roundtrip-5 relay-6 \
+                upstream-7 resolve-8 upstream-9 edns-9 tcp-9
 FUZZ_DIR     := build/fuzz
 
 fuzz_source  = $(firstword $(subst -, ,$(1)))
@@ -34,6 +35,16 @@ FUZZ_COV_FLAGS := $(CSTD) -g -O1 -fsanitize=fuzzer -fprofile-instr-generate -fco
 fuzz_sources = $(filter-out %/main.c,$(call overlay,$(1),c))
 fuzz_objects = $(foreach s,$(call fuzz_sources,$(1)),$(if $(filter common/%,$(s)),\
                    $(FUZZ_DIR)/obj/$(s:.c=.o),$(FUZZ_DIR)/obj/step-$(1)/$(s:.c=.o)))
+
+# A source whose target #includes the .c file under test, to reach its static functions
+# (fuzz_resolve.c includes resolve.c, fuzz_upstream.c upstream.c): that file is left out of
+# the link, which would otherwise define its functions twice.
+fuzz_includes_resolve  := %/resolve.c
+fuzz_includes_upstream := %/upstream.c
+fuzz_link_sources = $(filter-out $(fuzz_includes_$(call fuzz_source,$(1))),\
+                        $(call fuzz_sources,$(call fuzz_step,$(1))))
+fuzz_link_objects = $(filter-out $(patsubst %.c,%.o,$(fuzz_includes_$(call fuzz_source,$(1)))),\
+                        $(call fuzz_objects,$(call fuzz_step,$(1))))
 
 FUZZ_BINS      := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_COV_BINS  := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/coverage/fuzz_%)
@@ -68,17 +79,17 @@ endef
 $(foreach n,$(STEP_NUMS),$(eval $(call FUZZ_STEP_RULES,$(n))))
 
 # A target: its source, compiled with the step's include path (-MF records the headers it
-# reads, which become prerequisites on the next run: only the .c and .o go to clang), linked
-# with the step's objects. Its coverage twin is built from all the sources in one
+# reads, and a .c it #includes, which become prerequisites on the next run: only its own .c,
+# $<, and the objects go to clang), linked with the step's objects. Its coverage twin is built from all the sources in one
 # clang command, every time (`make fuzz-coverage` is rare, and then it must be current).
 define FUZZ_TARGET_RULES
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(call fuzz_source,$(1)).c \
-        $(call fuzz_objects,$(call fuzz_step,$(1))) | $(FUZZ_TOOLCHAIN)
+        $(call fuzz_link_objects,$(1)) | $(FUZZ_TOOLCHAIN)
 	$$(FUZZ_CC) $(call step_includes,$(call fuzz_step,$(1))) $(call fuzz_cppflags,$(1)) \
-	    $$(FUZZ_CFLAGS) $$(WARN) -MMD -MP -MF $$@.d -MT $$@ $$(filter %.c %.o,$$^) -o $$@
+	    $$(FUZZ_CFLAGS) $$(WARN) -MMD -MP -MF $$@.d -MT $$@ $$< $$(filter %.o,$$^) -o $$@
 
 $(FUZZ_DIR)/coverage/fuzz_$(1): tests/fuzz/fuzz_$(call fuzz_source,$(1)).c \
-        $(call fuzz_sources,$(call fuzz_step,$(1))) fuzz-always | $(FUZZ_TOOLCHAIN)
+        $(call fuzz_link_sources,$(1)) fuzz-always | $(FUZZ_TOOLCHAIN)
 	@mkdir -p $$(dir $$@)
 	$$(FUZZ_CC) $(call step_includes,$(call fuzz_step,$(1))) $(call fuzz_cppflags,$(1)) \
 	    $$(FUZZ_COV_FLAGS) $$(filter %.c,$$^) -o $$@

@@ -8,6 +8,7 @@ long, pointer chains one hop too long), the replies build/step-5 gives for the e
 (captured over UDP on 127.0.0.1), and zone-file snippets.
 
     tests/fuzz/seeds.py            # rewrite the corpus (starts build/step-5 to capture replies)
+    tests/fuzz/seeds.py edns tcp resolve upstream   # only these (made here, no capture)
 
 Needs only the Python standard library and a built build/step-5 (`make`).
 """
@@ -247,7 +248,263 @@ def write(target, seeds):
             f.write(data.encode() if isinstance(data, str) else data)
 
 
+def rr(owner, rtype, rdata, ttl=3600, rclass=IN):
+    """A record: `owner` already in wire form (a name, or a pointer)."""
+    return owner + struct.pack("!HHIH", rtype, rclass, ttl, len(rdata)) + rdata
+
+
+def soa(zone, serial=1, minimum=300):
+    return name("ns1." + zone) + name("hostmaster." + zone) + struct.pack(
+        "!IIIII", serial, 7200, 3600, 1209600, minimum)
+
+
+def opt_rr(payload=1232, ext_rcode=0, version=0, flags=0, options=b"", owner=b"\0"):
+    return owner + struct.pack("!HHBBHH", OPT, payload, ext_rcode, version, flags,
+                               len(options)) + options
+
+
+def edns_seeds():
+    """Queries and replies with OPT records of every kind edns.c judges."""
+    q = query("www.example.com")
+    s = {}
+    s["q-opt"] = header(ar=1) + q[12:] + opt_rr()
+    s["q-opt-4096-do"] = header(ar=1) + q[12:] + opt_rr(4096, flags=0x8000)
+    s["q-opt-payload-100"] = header(ar=1) + q[12:] + opt_rr(100)
+    s["q-opt-version-1"] = header(ar=1) + q[12:] + opt_rr(version=1)
+    s["q-opt-options"] = header(ar=1) + q[12:] + opt_rr(
+        options=struct.pack("!HH", 10, 8) + b"cookie!!" + struct.pack("!HH", 12, 0))
+    s["q-opt-option-too-long"] = header(ar=1) + q[12:] + opt_rr(
+        options=struct.pack("!HH", 10, 9) + b"cookie!!")
+    s["q-opt-option-cut"] = header(ar=1) + q[12:] + opt_rr(options=b"\0\x0a\0")
+    s["q-two-opts"] = header(ar=2) + q[12:] + opt_rr() + opt_rr(512)
+    s["q-opt-owner-not-root"] = header(ar=1) + q[12:] + opt_rr(owner=name("example.com"))
+    s["q-opt-owner-pointer"] = header(ar=1) + q[12:] + opt_rr(owner=ptr(12))
+    s["q-opt-after-a"] = header(ar=2) + q[12:] + rr(ptr(12), A, b"\xc0\0\x02\1") + opt_rr()
+    s["q-ixfr-soa-opt"] = header(ns=1, ar=1) + question(name("example.com"), 251) + rr(
+        ptr(12), SOA, b"\0\0" + bytes(20)) + opt_rr()
+    s["q-no-opt"] = q
+    a = rr(ptr(12), A, b"\xc0\0\x02\1")
+    s["r-answer-opt"] = header(flags=0x8580, an=1, ar=1) + q[12:] + a + opt_rr()
+    s["r-badvers"] = header(flags=0x8100, ar=1) + q[12:] + opt_rr(ext_rcode=1)
+    s["r-opt-in-answer"] = header(flags=0x8180, an=1) + q[12:] + opt_rr()
+    s["r-opt-in-authority"] = header(flags=0x8180, ns=1) + q[12:] + opt_rr()
+    s["r-no-opt"] = header(flags=0x8580, an=1) + q[12:] + a
+    s["r-arcount-ffff"] = header(flags=0x8580, an=1, ar=0xFFFF) + q[12:] + a
+    return s
+
+
+def tcp_seeds():
+    """Byte streams of a TCP connection: byte 0 is how many cut bytes follow (the sizes of the
+    reads, and of the sends of the replies: fuzz_tcp.c), then the stream."""
+    def frame(m):
+        return struct.pack("!H", len(m)) + m
+
+    def seed(cuts, stream):
+        return bytes([len(cuts)]) + bytes(cuts) + stream
+
+    q1, q2 = query("www.example.com"), query("example.com", MX, id_=0x4321)
+    big = header(flags=0x8180, an=1) + b"\0" + struct.pack("!HHIH", TXT, IN, 60, 3000) + \
+        (b"\xff" + b"t" * 255) * 11 + b"\x8b" + b"t" * 139
+    return {
+        "one-query": seed([], frame(q1)),
+        "pipelined-3": seed([], frame(q1) + frame(q2) + frame(q1)),
+        "byte-at-a-time": seed([1], frame(q1) + frame(q2)),
+        "split-in-prefix": seed([1, 40, 3], frame(q1) + frame(q2) + frame(q1)),
+        "zero-length": seed([0], frame(b"") + frame(q1) + frame(b"")),
+        "partial-last": seed([7], frame(q1) + frame(q2)[:10]),
+        "prefix-only": seed([], frame(q1) + b"\x01"),
+        "large-message": seed([200, 0, 1], frame(big) + frame(q1)),
+        "large-byte-at-a-time": seed([1], frame(q1) + frame(big)),
+        "many-small": seed([129, 3], b"".join(frame(query(f"n{i}.example")) for i in range(40))),
+        "length-ffff-partial": seed([], b"\xff\xff" + q1),
+    }
+
+
+def resolve_seeds():
+    """What name servers reply to a resolver (fuzz_resolve.c): events, each a byte (0: a reply,
+    whose length follows in 2 bytes, then the reply; 2: a timeout; 3: a failure; the high
+    nibble moves the clock), walking down from the sandbox's root as step 8 does. The
+    client's question is the first reply's."""
+    def ev(reply, clock=0):
+        return bytes([clock << 4]) + struct.pack("!H", len(reply)) + reply
+
+    def reply(qname, qtype=A, flags=0x8000, an=b"", ns=b"", ar=b"", counts=(0, 0, 0), rcode=0):
+        return header(0x1234, flags | rcode, 1, *counts) + question(name(qname), qtype) + \
+            an + ns + ar
+
+    def referral(qname, zone, servers, glue=True, qtype=A, extra=b"", extra_count=0):
+        ns = b"".join(rr(name(zone), NS, name(s), 172800) for s in servers)
+        ar = b"".join(rr(name(s), A, bytes([127, 0, 0, 10 + i]), 172800)
+                      for i, s in enumerate(servers)) if glue else b""
+        return reply(qname, qtype, ns=ns, ar=ar + extra,
+                     counts=(0, len(servers), (len(servers) if glue else 0) + extra_count))
+
+    def answer(qname, records, count, qtype=A, aa=True, ar=b"", arcount=0):
+        return reply(qname, qtype, 0x8400 if aa else 0x8000, an=records,
+                     counts=(count, 0, arcount), ar=ar)
+
+    def negative(qname, zone, rcode, qtype=A):
+        return reply(qname, qtype, 0x8400, ns=rr(name(zone), SOA, soa(zone), 3600),
+                     counts=(0, 1, 0), rcode=rcode)
+
+    www = "www.example.com"
+    root_ref = referral(www, "com", ["a.gtld.test", "b.gtld.test"])
+    com_ref = referral(www, "example.com", ["ns1.example.com", "ns2.example.com"])
+    a_www = rr(name(www), A, b"\xc0\0\x02\x01")
+    s = {}
+    s["walk-answer"] = ev(root_ref) + ev(com_ref) + ev(answer(www, a_www, 1))
+    # The same answer with every name compressed, and an OPT at the end.
+    m = header(0x1234, 0x8400, 1, 2, 1, 2) + question(name(www))
+    m += rr(ptr(12), A, b"\xc0\0\x02\x01") + rr(ptr(12), A, b"\xc0\0\x02\x02")
+    m += rr(ptr(16), NS, b"\x03ns1" + ptr(16)) + rr(b"\x03ns1" + ptr(16), A, b"\x7f\0\0\x0b")
+    m += opt_rr()
+    s["walk-answer-compressed-opt"] = ev(root_ref) + ev(com_ref) + ev(m)
+    chain = rr(name(www), CNAME, name("web.example.com")) + \
+        rr(name("web.example.com"), CNAME, name("host.example.com")) + \
+        rr(name("host.example.com"), A, b"\xc0\0\x02\x05")
+    s["walk-cname-chain"] = ev(root_ref) + ev(com_ref) + ev(answer(www, chain, 3))
+    # A CNAME inside the zone whose target's data did not come: asked again.
+    s["walk-cname-same-zone"] = ev(root_ref) + ev(com_ref) + ev(answer(
+        www, rr(name(www), CNAME, name("web.example.com")), 1)) + ev(answer(
+            "web.example.com", rr(name("web.example.com"), A, b"\xc0\0\x02\x06"), 1))
+    # A CNAME out of the zone, with the target's A: not believed; the walk starts again.
+    out = rr(name(www), CNAME, name("www.example.net")) + \
+        rr(name("www.example.net"), A, b"\x06\x06\x06\x06")
+    s["walk-cname-out-of-zone"] = ev(root_ref) + ev(com_ref) + ev(answer(www, out, 2)) + \
+        ev(referral("www.example.net", "net", ["a.gtld.test"])) + \
+        ev(referral("www.example.net", "example.net", ["ns.example.net"])) + \
+        ev(answer("www.example.net", rr(name("www.example.net"), A, b"\xc0\0\x02\x07"), 1))
+    # A CNAME loop, and a chain past the limit.
+    loop = rr(name(www), CNAME, name("a.example.com")) + \
+        rr(name("a.example.com"), CNAME, name(www))
+    s["walk-cname-loop"] = ev(root_ref) + ev(com_ref) + ev(answer(www, loop, 2))
+    long_chain = b"".join(rr(name(f"c{i}.example.com" if i else www), CNAME,
+                             name(f"c{i + 1}.example.com")) for i in range(10))
+    s["walk-cname-10"] = ev(root_ref) + ev(com_ref) + ev(answer(www, long_chain, 10))
+    s["walk-nxdomain"] = ev(root_ref) + ev(com_ref) + ev(negative(www, "example.com", 3))
+    s["walk-nodata"] = ev(root_ref) + ev(com_ref) + ev(negative(www, "example.com", 0))
+    s["walk-nodata-no-soa"] = ev(root_ref) + ev(com_ref) + ev(answer(www, b"", 0))
+    # Lame and failing servers: SERVFAIL, REFUSED, TC, a timeout, a failure, garbage.
+    # Each takes one address of the eight com. servers; the seventh refers on.
+    root_ref8 = referral(www, "com", ["%s.gtld.test" % c for c in "abcdefgh"])
+    s["lame-servers"] = ev(root_ref8) + ev(reply(www, rcode=2)) + ev(reply(www, rcode=5)) + \
+        ev(reply(www, flags=0x8200)) + b"\x02\x13" + ev(b"\x12\x34\x80") + ev(com_ref) + \
+        ev(answer(www, a_www, 1))
+    # Poison: a com. server's referral with glue and an answer for names outside com.
+    poison = referral(www, "example.com", ["ns1.example.com", "ns.example.org"],
+                      extra=rr(name("ns.example.org"), A, b"\x06\x06\x06\x06") +
+                      rr(name("www.example.org"), A, b"\x06\x06\x06\x06"), extra_count=2)
+    s["poison-glue"] = ev(root_ref) + ev(poison) + ev(answer(www, a_www, 1))
+    s["poison-answer"] = ev(root_ref) + ev(com_ref) + ev(answer(
+        www, a_www + rr(name("www.example.org"), A, b"\x06\x06\x06\x06") +
+        rr(name("com"), NS, name("evil.example.com")), 3))
+    # Referrals that do not go down: to the same zone, up, sideways.
+    s["referral-up"] = ev(root_ref8) + ev(referral(www, "", ["a.root-servers.test"])) + \
+        ev(referral(www, "com", ["a.gtld.test"])) + ev(referral(www, "org", ["a.gtld.test"])) + \
+        ev(com_ref) + ev(answer(www, a_www, 1))
+    # A glueless delegation: the NS name is resolved first (a sub-resolution).
+    s["glueless"] = ev(root_ref) + ev(referral(www, "example.com", ["ns.example.net"], False)) + \
+        ev(referral("ns.example.net", "net", ["a.gtld.test"])) + \
+        ev(referral("ns.example.net", "example.net", ["ns1.example.net"])) + \
+        ev(answer("ns.example.net", rr(name("ns.example.net"), A, b"\x7f\0\0\x14"), 1)) + \
+        ev(answer(www, a_www, 1))
+    # Referrals down to the deadline: each a label deeper.
+    deep = b""
+    labels = ["l%d" % i for i in range(12)]
+    qname = ".".join(labels) + ".example.com"
+    for i in range(1, 12):
+        zone = ".".join(labels[-i:]) + ".example.com"
+        deep += ev(referral(qname, zone, ["ns." + zone]), clock=1)
+    s["deep-referrals"] = ev(referral(qname, "com", ["a.gtld.test"])) + deep
+    # Time passes between replies (TTLs of 0 and 1 s expire, the deadline comes).
+    short = reply(www, ns=rr(name("com"), NS, name("a.gtld.test"), 0) +
+                  rr(name("com"), NS, name("b.gtld.test"), 1),
+                  ar=rr(name("a.gtld.test"), A, b"\x7f\0\0\x0a", 1), counts=(0, 2, 1))
+    s["short-ttls"] = ev(short) + ev(com_ref, clock=5) + ev(answer(www, a_www, 1), clock=2)
+    s["mx-any"] = ev(referral("example.com", "com", ["a.gtld.test"], qtype=MX)) + \
+        ev(referral("example.com", "example.com", ["ns1.example.com"], qtype=MX)) + \
+        ev(answer("example.com", rr(name("example.com"), MX, b"\0\x0a" + name("mail.example.com")),
+                  1, qtype=MX))
+    return s
+
+
+def upstream_seeds():
+    """What the network does to one query of a resolver (fuzz_upstream.c): events, each a byte
+    (bits 0-2: 0 a datagram, 1 TCP bytes, 2 an ICMP error, 3 the TCP server closes, 4 it
+    resets, 5 TCP send room, 6 the next connect() refused, 7 nothing; bit 3 the ID is made the
+    query's; bit 4 the datagram comes from another port; bits 5-7 the clock moves)."""
+    FIX, BADPORT = 8, 16
+
+    def dgram(m, flags=FIX):
+        return bytes([flags]) + struct.pack("!H", len(m)) + m
+
+    def tcp(m, chunk=0, flags=FIX, framed=True):
+        data = struct.pack("!H", len(m)) + m if framed else m
+        return bytes([1 | flags]) + struct.pack("!H", len(data)) + data + bytes([chunk])
+
+    www = question(name("www.example.com"))
+    ans = header(0, 0x8400, 1, 1) + www + rr(ptr(12), A, b"\xc0\0\x02\x01")
+    ans_opt = header(0, 0x8400, 1, 1, 0, 1) + www + rr(ptr(12), A, b"\xc0\0\x02\x01") + opt_rr()
+    tc = header(0, 0x8600, 1) + www
+    other = header(0, 0x8400, 1, 1) + question(name("www.example.org")) + \
+        rr(ptr(12), A, b"\x06\x06\x06\x06")
+    upper = header(0, 0x8400, 1, 1) + question(name("WWW.EXAMPLE.COM")) + \
+        rr(ptr(12), A, b"\xc0\0\x02\x01")
+    wait = bytes([0xE7])  # nothing happens, 0.7 timeouts pass
+    # The question asked is the first datagram's: a seed that starts otherwise starts with
+    # this, a reply from the wrong port (ignored).
+    first = dgram(ans, FIX | BADPORT)
+    return {
+        "udp-answer": dgram(ans),
+        "udp-answer-opt": dgram(ans_opt),
+        "udp-answer-upper-case": dgram(upper),
+        "udp-wrong-id-then-right": dgram(ans, 0) + dgram(ans),
+        "udp-wrong-port-then-right": dgram(ans, FIX | BADPORT) + dgram(ans),
+        "udp-other-question": first + dgram(other) + dgram(ans),
+        "udp-query-not-reply": dgram(header(0, 0x0000, 1) + www) + dgram(ans),
+        "udp-short": first + dgram(b"\0\0\x84") + dgram(ans),
+        "udp-icmp-refused": dgram(ans, 0) + b"\x02" + dgram(ans),
+        "udp-timeouts": dgram(ans, 0) + wait * 3 + dgram(ans),
+        "udp-all-time-out": first + wait * 8,
+        "tc-then-tcp": dgram(tc) + tcp(ans),
+        "tc-then-tcp-byte-at-a-time": dgram(tc) + tcp(ans_opt, 1),
+        # The connection takes 3 bytes, then none (send() retried on a timer), then the rest.
+        "tc-then-tcp-send-in-pieces": first + bytes([5, 3]) + dgram(tc) + b"\x27" * 3 +
+        bytes([5, 255]) + b"\x27" * 3 + tcp(ans, 7),
+        "tc-then-tcp-wrong-id": dgram(tc) + tcp(ans, 0, 0) + dgram(ans),
+        "tc-then-tcp-tc": dgram(tc) + tcp(tc),
+        "tc-then-tcp-length-5": dgram(tc) + tcp(b"\0\x05abcde", framed=False) + dgram(ans),
+        "tc-then-tcp-closed": dgram(tc) + tcp(ans[:20], framed=False) + b"\x03" + dgram(ans),
+        "tc-then-tcp-reset": dgram(tc) + b"\x04" + dgram(ans),
+        "tc-then-connect-refused": b"\x06" + dgram(tc) + dgram(ans),
+        "tc-then-tcp-times-out": dgram(tc) + wait * 2 + dgram(ans),
+        # A server that predates EDNS (step 9 asks again without the OPT) and one that says
+        # BADVERS; and a FORMERR that carries an OPT (not a refusal of it).
+        "formerr-no-opt": dgram(header(0, 0x8001, 1) + www) + dgram(ans),
+        "notimp-no-opt": dgram(header(0, 0x8004, 1) + www) + dgram(ans),
+        "badvers": dgram(header(0, 0x8000, 1, 0, 0, 1) + www + opt_rr(ext_rcode=1)) + dgram(ans),
+        "formerr-with-opt": dgram(header(0, 0x8001, 1, 0, 0, 1) + www + opt_rr()),
+        "tcp-formerr-no-opt": dgram(tc) + tcp(header(0, 0x8001, 1) + www) + dgram(ans),
+    }
+
+
 def main():
+    only = sys.argv[1:]  # e.g. `seeds.py edns tcp resolve`: rewrite only those corpora
+    if only:
+        for target in only:
+            if target not in ("edns", "tcp", "resolve", "upstream"):
+                sys.exit("seeds.py: only edns, tcp, resolve and upstream can be written alone")
+            shutil.rmtree(os.path.join(CORPUS, target), ignore_errors=True)
+        if "edns" in only:
+            write("edns", edns_seeds())
+            write("edns", wire_seeds())
+        if "tcp" in only:
+            write("tcp", tcp_seeds())
+        if "resolve" in only:
+            write("resolve", resolve_seeds())
+        if "upstream" in only:
+            write("upstream", upstream_seeds())
+        return
     shutil.rmtree(CORPUS, ignore_errors=True)
     wire = wire_seeds()
     questions = answer_queries()
@@ -279,6 +536,14 @@ def main():
         with open(os.path.join(ROOT, "zones", f)) as z:
             zones["zones-" + f] = z.read()
     write("zone", zones)
+    # Step 9's OPT record and TCP framing, step 8's resolver on name servers' replies, and
+    # the network's doings to one query of steps 7 and 9.
+    write("edns", edns_seeds())
+    write("edns", wire_seeds())
+    write("edns", replies)
+    write("tcp", tcp_seeds())
+    write("resolve", resolve_seeds())
+    write("upstream", upstream_seeds())
 
     total = sum(os.path.getsize(os.path.join(dp, f))
                 for dp, _, fs in os.walk(CORPUS) for f in fs)
