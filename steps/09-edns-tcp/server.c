@@ -834,8 +834,7 @@ static int server_run(const struct server_step *step, int fd)
 {
     server_tcp_step = step;
     if (loop_watch(&server_event_loop, fd, server_on_client, (void *)step) != 0 ||
-        (server_tcp_listener >= 0 &&
-         loop_watch(&server_event_loop, server_tcp_listener, server_on_tcp_accept, NULL) != 0) ||
+        loop_watch(&server_event_loop, server_tcp_listener, server_on_tcp_accept, NULL) != 0 ||
         loop_watch(&server_event_loop, server_wake_pipe[0], server_on_signal_pipe, (void *)step) !=
             0) {
         log_error("cannot watch the sockets: %s", strerror(errno));
