@@ -1,9 +1,11 @@
 /* net: socket addresses (parse, print) and UDP sockets. */
+#define _DEFAULT_SOURCE /* SO_REUSEPORT: glibc shows it only outside strict POSIX */
 #include "net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,16 +105,38 @@ const char *net_addr_text(const struct net_addr *a, char *out, size_t cap)
     return net_sockaddr_text((const struct sockaddr *)&a->ss, a->len, out, cap);
 }
 
-int net_udp_bind(const struct net_addr *a)
+/* Opens a UDP socket of a's family, sets SO_REUSEPORT on it if `shared`,
+ * and binds it to `a`. */
+static int net_udp_open(const struct net_addr *a, bool shared)
 {
     int fd = socket(a->ss.ss_family, SOCK_DGRAM, 0);
     if (fd < 0)
         return -1;
-    if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+    int failed = 0;
+    if (shared) {
+#ifdef SO_REUSEPORT
+        int on = 1;
+        failed = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+#else
+        errno = ENOPROTOOPT;
+        failed = -1;
+#endif
+    }
+    if (failed != 0 || bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
         int saved = errno;
         close(fd);
         errno = saved;
         return -1;
     }
     return fd;
+}
+
+int net_udp_bind(const struct net_addr *a)
+{
+    return net_udp_open(a, false);
+}
+
+int net_udp_bind_shared(const struct net_addr *a)
+{
+    return net_udp_open(a, true);
 }

@@ -40,4 +40,11 @@ const char *net_sockaddr_text(const struct sockaddr *sa, socklen_t len, char *ou
  * set (e.g. EADDRINUSE). */
 int net_udp_bind(const struct net_addr *a);
 
+/* The same with SO_REUSEPORT set before bind(): several sockets, one per
+ * worker process, may then be bound to one address and port, and the kernel
+ * spreads the datagrams over them by a hash of the sender's address. Not
+ * POSIX (Linux 3.9, the BSDs): -1 with errno ENOPROTOOPT where the option
+ * does not exist. */
+int net_udp_bind_shared(const struct net_addr *a);
+
 #endif

@@ -15,7 +15,10 @@ The zones are test_04_answer.py's (served by the same fixtures); every stage-4 t
 stage 5. Stage 6 serves its zones the same way: these tests run there too (RD=0: nothing is
 forwarded)."""
 
+import signal
+import socket
 import struct
+import subprocess
 
 import pytest
 
@@ -518,3 +521,63 @@ def test_hostile_questions_get_formerr(asker, step, sent, reason):
     g.expect_still_answers(asker.client, step, after=f"a malformed query ({reason})")
     r = asker.ask("www.zone4.test.", "A")
     expect_reply(r, g.NOERROR, aa=1, answer=WWW_A)
+
+
+# --------------------------------------------------------------------------------------------------
+# --workers N: several processes answering on one port (SO_REUSEPORT). Stage 5 only for now: the
+# later steps have their own loops and no --workers yet.
+
+
+@pytest.mark.build_only
+@pytest.mark.stage(5, until=5)
+def test_workers_answer_on_one_port_and_stop_together(spawn, step):
+    """With --workers 2, queries from many source ports (the kernel spreads them over the workers by
+    a hash of the sender's address) are all answered correctly; one SIGTERM stops every worker:
+    exit status 0, and the port is free again for a socket that does not share it."""
+    srv = spawn("--workers", "2")
+    q = g.question("www.example.com.", 1, 1)
+    for i in range(40):  # 40 source ports: both workers get some, whatever the hash
+        client = g.Client((srv.host, srv.port), srv)
+        try:
+            sent = g.header(0x5700 + i, g.RD, 1) + q
+            reply = client.exchange(sent, what=f"query {i + 1} of 40 to --workers 2",
+                                    hints=["each worker must answer on its own socket, bound to "
+                                           "the same port with SO_REUSEPORT set before bind()"])
+            g.expect_correct_reply(step, sent, reply, q)
+        finally:
+            client.close()
+    srv.proc.send_signal(signal.SIGTERM)
+    try:
+        status = srv.proc.wait(2 * g.TIMEOUT_SCALE)
+    except subprocess.TimeoutExpired:
+        status = None
+    if status != 0:
+        g.fail(f"step-{step} --workers 2 after SIGTERM", expected="exit status 0 within 2 s",
+               got=g.exit_text(status), details=[f"its log:\n{g.indent(srv.log_tail(20), 4)}"],
+               hints=["the parent passes the stop signal on to every worker and waits for each"])
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.bind((srv.host, srv.port))
+    except OSError as e:
+        g.fail(f"step-{step} --workers 2 stopped, but its port {srv.port} is still taken ({e})",
+               hints=["a worker survived its parent: the parent must wait for every worker"])
+    finally:
+        probe.close()
+
+
+@pytest.mark.build_only
+@pytest.mark.stage(5, until=5)
+@pytest.mark.parametrize("args", [["--workers", "0"], ["--workers", "65"], ["--workers", "two"],
+                                  ["--workers", "2", "--trace"]],
+                         ids=["zero", "too-many", "not-a-number", "with-trace"])
+def test_bad_workers_exit_2(spawn, step, args):
+    """--workers takes 1 to 64; --trace needs one worker (the workers' lines would interleave)."""
+    srv = spawn(*args, ready=False)
+    try:
+        status = srv.proc.wait(5 * g.TIMEOUT_SCALE)
+    except subprocess.TimeoutExpired:
+        status = None
+    log = srv.log_since(0)
+    if status != 2 or not log.strip():
+        g.fail(f"step-{step} {' '.join(args)}", expected="exit status 2 and a message on stderr",
+               got=f"{g.exit_text(status)}; stderr: {log.strip()[:300]!r}")

@@ -265,6 +265,33 @@ static void test_udp_bind(void)
     close(fd);
 }
 
+static void test_udp_bind_shared(void)
+{
+    struct net_addr a;
+    CU_ASSERT_EQUAL_FATAL(net_addr_parse("127.0.0.1", 0, &a), 0);
+    int fd = net_udp_bind_shared(&a);
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    uint16_t port = bound_port(fd);
+    struct net_addr same;
+    CU_ASSERT_EQUAL_FATAL(net_addr_parse("127.0.0.1", port, &same), 0);
+
+    /* A second shared socket on the same port: allowed. */
+    int fd2 = net_udp_bind_shared(&same);
+    CU_ASSERT_TRUE(fd2 >= 0);
+    EXPECT_INT(bound_port(fd2), port);
+    /* A socket that does not share: still refused, so a port in use is
+     * reported as before to a server run without workers. */
+    errno = 0;
+    int fd3 = net_udp_bind(&same);
+    EXPECT_INT(fd3, -1);
+    EXPECT_INT(errno, EADDRINUSE);
+    if (fd3 >= 0)
+        close(fd3);
+    if (fd2 >= 0)
+        close(fd2);
+    close(fd);
+}
+
 static void test_udp_bind_v6(void)
 {
     struct net_addr a;
@@ -291,4 +318,5 @@ void test_net_register(void)
     CU_add_test(s, "hostport -> text round trip", test_addr_text_round_trip);
     CU_add_test(s, "udp_bind, then EADDRINUSE", test_udp_bind);
     CU_add_test(s, "udp_bind on ::1", test_udp_bind_v6);
+    CU_add_test(s, "udp_bind_shared: several sockets on one port", test_udp_bind_shared);
 }
