@@ -1,4 +1,6 @@
-/* server: what every step's main() shares — options, socket, signals, trace — in an event loop. */
+/* server: what every step's main() shares — options, socket, signals, trace — in an event loop,
+ * with step 5's batches (recvmmsg/sendmmsg on Linux) and --workers. */
+#define _GNU_SOURCE /* recvmmsg(), sendmmsg(), struct mmsghdr: Linux, not POSIX */
 #include "server.h"
 
 #include <errno.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dns.h"
@@ -26,6 +29,12 @@ enum {
      * from upstream servers, timers and signals would wait for the flood to
      * end. 64 datagrams cost well under a millisecond. */
     SERVER_BATCH = 64,
+    /* Datagrams one recvmmsg() reads at most: step 5's figure. */
+    SERVER_MMSG = 32,
+    /* --workers: more processes than any machine this runs on has cores. */
+    SERVER_WORKERS_MAX = 64,
+    /* Options a step may add besides --workers (server_main joins the lists). */
+    SERVER_EXTRAS_MAX = 16,
 };
 
 /*
@@ -54,6 +63,7 @@ enum { SERVER_HANDLED_SIGNALS = sizeof server_handled_signals / sizeof server_ha
 static volatile sig_atomic_t server_stop_signal; /* the signal that asked to stop, or 0 */
 static volatile sig_atomic_t server_usr1;        /* SIGUSR1 came since the loop last looked */
 static volatile sig_atomic_t server_starting;    /* the step's setup() is running */
+static volatile sig_atomic_t server_child_ended; /* SIGCHLD: a worker ended (the parent only) */
 
 /*
  * The self-pipe. poll() cannot unblock signals atomically as pselect() did,
@@ -208,20 +218,29 @@ static void server_trace_check(void)
     server_tracing = false;
 }
 
+/* Traces one reply to `req`'s client, as it goes. */
+static void server_trace_sent(const struct server_request *req, const uint8_t *reply, size_t len)
+{
+    if (!server_tracing)
+        return;
+    char peer_text[NET_ADDR_TEXT_MAX];
+    net_sockaddr_text((const struct sockaddr *)&req->peer, req->peer_len, peer_text,
+                      sizeof peer_text);
+    trace_datagram(stdout, "sent", peer_text, reply, len);
+    server_trace_check();
+}
+
 /* Traces and sends one reply to `req`'s client. */
 static void server_send(const struct server_request *req, const uint8_t *reply, size_t len)
 {
-    char peer_text[NET_ADDR_TEXT_MAX];
     const struct sockaddr *peer = (const struct sockaddr *)&req->peer;
-    bool named = server_tracing || log_threshold >= LOG_DEBUG;
-    if (named)
-        net_sockaddr_text(peer, req->peer_len, peer_text, sizeof peer_text);
-    if (server_tracing) {
-        trace_datagram(stdout, "sent", peer_text, reply, len);
-        server_trace_check();
+    server_trace_sent(req, reply, len);
+    if (sendto(req->fd, reply, len, 0, peer, req->peer_len) < 0 && log_threshold >= LOG_DEBUG) {
+        char peer_text[NET_ADDR_TEXT_MAX];
+        log_debug("sendto %s: %s",
+                  net_sockaddr_text(peer, req->peer_len, peer_text, sizeof peer_text),
+                  strerror(errno));
     }
-    if (sendto(req->fd, reply, len, 0, peer, req->peer_len) < 0 && named)
-        log_debug("sendto %s: %s", peer_text, strerror(errno));
 }
 
 void server_trace(const char *direction, const struct sockaddr *peer, socklen_t peer_len, bool tcp,
@@ -264,8 +283,10 @@ void server_drop(struct server_request *req)
     free(req);
 }
 
-/* Answers one datagram: trace, hand it to the step, send what it returns now. */
-static void server_dispatch(const struct server_step *step, const struct server_request *req,
+/* Answers one datagram: trace, hand it to the step. Returns the length of
+ * the reply to send now (traced already), or SERVER_NO_REPLY (dropped, or
+ * deferred: answered later). */
+static size_t server_answer(const struct server_step *step, const struct server_request *req,
                             const uint8_t *in, size_t len, uint8_t *out, size_t out_cap)
 {
     char peer_text[NET_ADDR_TEXT_MAX];
@@ -290,7 +311,7 @@ static void server_dispatch(const struct server_step *step, const struct server_
             printf("--- %s will be answered later\n\n", peer_text);
             server_trace_check();
         }
-        return;
+        return SERVER_NO_REPLY;
     }
     if (reply_len == SERVER_NO_REPLY || reply_len > out_cap) {
         if (server_tracing) {
@@ -299,11 +320,97 @@ static void server_dispatch(const struct server_step *step, const struct server_
         }
         if (named)
             log_debug("no reply to %s", peer_text);
-        return;
+        return SERVER_NO_REPLY;
     }
-    server_send(req, out, reply_len);
+    server_trace_sent(req, out, reply_len);
+    return reply_len;
 }
 
+#ifdef __linux__
+/*
+ * Sends replies[0..n) with as few sendmmsg() calls as the kernel allows. A
+ * reply the kernel refuses (a full send buffer: the socket is non-blocking)
+ * is dropped, as sendto() would drop it, and the rest still go.
+ */
+static void server_send_all(int fd, struct mmsghdr *replies, unsigned n)
+{
+    /* Each pass sends at least one reply or drops one: at most n passes. */
+    for (unsigned done = 0; done < n;) {
+        int sent = sendmmsg(fd, replies + done, n - done, 0);
+        if (sent <= 0) {
+            if (log_threshold >= LOG_DEBUG) {
+                char peer_text[NET_ADDR_TEXT_MAX];
+                const struct msghdr *h = &replies[done].msg_hdr;
+                log_debug(
+                    "sendmmsg to %s: %s",
+                    net_sockaddr_text(h->msg_name, h->msg_namelen, peer_text, sizeof peer_text),
+                    sent < 0 ? strerror(errno) : "nothing sent");
+            }
+            done++;
+        } else {
+            done += (unsigned)sent;
+        }
+    }
+}
+
+/*
+ * The client socket is readable: answers at most SERVER_BATCH queued
+ * datagrams, SERVER_MMSG per recvmmsg(), then lets the loop see to
+ * everything else. The replies the step gives at once go out together in
+ * one sendmmsg(); deferred ones go later, each with server_reply().
+ */
+static void server_on_client(void *ctx, int fd)
+{
+    const struct server_step *step = ctx;
+    /* Static: far too much for a stack, and there is one loop, whose
+     * callbacks never nest. */
+    static uint8_t in[SERVER_MMSG][DNS_RECV_BUFFER], out[SERVER_MMSG][DNS_RECV_BUFFER];
+    static struct server_request reqs[SERVER_MMSG];
+    static struct iovec in_iov[SERVER_MMSG], out_iov[SERVER_MMSG];
+    static struct mmsghdr queries[SERVER_MMSG], replies[SERVER_MMSG];
+
+    /* SERVER_BATCH datagrams at most, so that the loop's other work waits little. */
+    for (int round = 0; round < SERVER_BATCH / SERVER_MMSG; round++) {
+        for (int i = 0; i < SERVER_MMSG; i++) {
+            reqs[i] = (struct server_request){.fd = fd};
+            in_iov[i] = (struct iovec){.iov_base = in[i], .iov_len = sizeof in[i]};
+            queries[i].msg_hdr = (struct msghdr){
+                .msg_name = &reqs[i].peer,
+                .msg_namelen = sizeof reqs[i].peer,
+                .msg_iov = &in_iov[i],
+                .msg_iovlen = 1,
+            };
+        }
+        /* The socket is non-blocking: an empty queue is EAGAIN, and a queue
+         * that empties part-way ends the read with what it had. */
+        int n = recvmmsg(fd, queries, SERVER_MMSG, 0, NULL);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log_warn("recvmmsg: %s", strerror(errno));
+            return;
+        }
+        unsigned n_replies = 0;
+        for (int i = 0; i < n; i++) {
+            reqs[i].peer_len = queries[i].msg_hdr.msg_namelen;
+            size_t len = server_answer(step, &reqs[i], in[i], queries[i].msg_len, out[n_replies],
+                                       sizeof out[n_replies]);
+            if (len == SERVER_NO_REPLY)
+                continue;
+            out_iov[n_replies] = (struct iovec){.iov_base = out[n_replies], .iov_len = len};
+            replies[n_replies].msg_hdr = (struct msghdr){
+                .msg_name = &reqs[i].peer,
+                .msg_namelen = reqs[i].peer_len,
+                .msg_iov = &out_iov[n_replies],
+                .msg_iovlen = 1,
+            };
+            n_replies++;
+        }
+        server_send_all(fd, replies, n_replies);
+        if (n < SERVER_MMSG)
+            return;
+    }
+}
+#else
 /* The client socket is readable: answers at most SERVER_BATCH queued
  * datagrams, then lets the loop see to everything else. */
 static void server_on_client(void *ctx, int fd)
@@ -322,9 +429,12 @@ static void server_on_client(void *ctx, int fd)
                 log_warn("recvfrom: %s", strerror(errno));
             return;
         }
-        server_dispatch(step, &req, in, (size_t)n, out, sizeof out);
+        size_t reply_len = server_answer(step, &req, in, (size_t)n, out, sizeof out);
+        if (reply_len != SERVER_NO_REPLY)
+            server_send(&req, out, reply_len);
     }
 }
+#endif
 
 /* The self-pipe is readable: a signal came. */
 static void server_on_signal_pipe(void *ctx, int fd)
@@ -364,6 +474,21 @@ static int server_run(const struct server_step *step, int fd)
     return 0;
 }
 
+/* Makes a bound socket non-blocking, with large kernel buffers. Returns 0, or
+ * -1 after logging why. */
+static int server_socket_setup(int fd)
+{
+    int size = SERVER_SOCKET_BUFFER;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* best effort */
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        log_error("cannot make the socket non-blocking: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Opens the UDP socket of `addr`, as non-blocking, with large kernel buffers.
  * Returns the descriptor, or -1 after logging why. On success `addr` holds
  * the address bound (with --port 0, the port the kernel picked). */
@@ -379,16 +504,163 @@ static int server_open(struct net_addr *addr)
     struct net_addr bound = {.len = sizeof bound.ss};
     if (getsockname(fd, (struct sockaddr *)&bound.ss, &bound.len) == 0)
         *addr = bound;
-    int size = SERVER_SOCKET_BUFFER;
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* best effort */
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        log_error("cannot make the socket non-blocking: %s", strerror(errno));
+    if (server_socket_setup(fd) != 0) {
         close(fd);
         return -1;
     }
     return fd;
+}
+
+/* --workers N, set while the command line is read. */
+static unsigned long server_workers = 1;
+
+static const char *server_workers_apply(void *ctx, const char *value)
+{
+    (void)ctx; /* the step's context: this option is the server's own */
+    return cli_number(value, 1, SERVER_WORKERS_MAX, &server_workers);
+}
+
+static const struct cli_extra server_workers_option = {
+    "workers", "N", "processes answering on the same port (SO_REUSEPORT; default 1)",
+    server_workers_apply};
+
+static void server_on_child(int sig)
+{
+    (void)sig;
+    server_child_ended = 1;
+}
+
+/*
+ * A worker, just forked: keeps its own socket (fds[me]) and closes the
+ * others', opens a self-pipe of its own (the parent's is shared with every
+ * worker, and a wake-up byte one worker's handler writes could be read by
+ * another), then lets the signals in and runs the loop. Never returns.
+ */
+static void server_worker(const struct server_step *step, const int *fds, unsigned n, unsigned me,
+                          const sigset_t *mask)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "%s worker %u", step->program, me + 1);
+    log_init(name, log_threshold);
+    signal(SIGCHLD, SIG_DFL);
+    for (unsigned i = 0; i < n; i++) {
+        if (i != me)
+            close(fds[i]);
+    }
+    close(server_wake_pipe[0]);
+    close(server_wake_pipe[1]);
+    if (server_pipe_open() != 0) {
+        log_error("cannot open the self-pipe: %s", strerror(errno));
+        exit(1);
+    }
+    sigprocmask(SIG_SETMASK, mask, NULL); /* a signal that came since the fork: now */
+    int status = server_run(step, fds[me]);
+    close(fds[me]);
+    if (step->report != NULL)
+        step->report(step->ctx, "at exit");
+    exit(status); /* the parent logs the stop */
+}
+
+/*
+ * The parent of --workers N: forks one process per socket in fds[0..n) to
+ * answer on it (server_worker), then only watches. A stop signal is passed
+ * on to every worker, SIGUSR1 too; a worker that ends on its own (it should
+ * not) stops the others. Each worker has its own state: pending queries,
+ * and from step 8 on its own cache. Returns the exit status: 0 after a stop
+ * signal, 1 if a worker failed or could not be started.
+ */
+static int server_workers_run(const struct server_step *step, const int *fds, unsigned n)
+{
+    pid_t pids[SERVER_WORKERS_MAX];
+    unsigned started = 0;
+    int status = 0;
+
+    /* The handled signals and SIGCHLD are blocked from before the first
+     * fork: the parent sees them in sigsuspend() below, never in between. */
+    sigset_t blocked, old, parent_wait;
+    sigemptyset(&blocked);
+    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
+        sigaddset(&blocked, server_handled_signals[i]);
+    sigaddset(&blocked, SIGCHLD);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = server_on_child;
+    if (sigaction(SIGCHLD, &sa, NULL) != 0 || sigprocmask(SIG_BLOCK, &blocked, &old) != 0) {
+        log_error("cannot watch the workers: %s", strerror(errno));
+        return 1;
+    }
+    parent_wait = old;
+    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
+        sigdelset(&parent_wait, server_handled_signals[i]);
+    sigdelset(&parent_wait, SIGCHLD);
+    fflush(NULL); /* nothing buffered may be written twice */
+
+    for (; started < n; started++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            log_error("cannot start worker %u: %s", started + 1, strerror(errno));
+            status = 1;
+            break;
+        }
+        if (pid == 0)
+            server_worker(step, fds, n, started, &old);
+        pids[started] = pid;
+    }
+
+    /* Sleeps until a signal: a stop, SIGUSR1, or a worker's end. */
+    while (status == 0 && !server_stop_signal && !server_child_ended) {
+        sigsuspend(&parent_wait);
+        if (server_usr1) {
+            server_usr1 = 0;
+            for (unsigned i = 0; i < started; i++)
+                kill(pids[i], SIGUSR1);
+        }
+    }
+    if (server_child_ended && !server_stop_signal) {
+        log_error("a worker ended unexpectedly: stopping the others");
+        status = 1;
+    }
+    int stop = server_stop_signal ? server_stop_signal : SIGTERM;
+    for (unsigned i = 0; i < started; i++)
+        kill(pids[i], stop);
+    /* One wait per worker started; each ends within a wake-up of its signal. */
+    for (unsigned i = 0; i < started; i++) {
+        int ws;
+        while (waitpid(pids[i], &ws, 0) < 0 && errno == EINTR)
+            continue; /* a signal during the wait: wait on */
+        if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0)
+            status = 1;
+    }
+    return status;
+}
+
+/*
+ * Opens the n sockets of --workers n on `addr`, sharing its port; with
+ * --port 0, the first one's port. Returns 0, or -1 after logging why (and
+ * closing what it opened).
+ */
+static int server_open_shared(struct net_addr *addr, int *fds, unsigned n)
+{
+    char text[NET_ADDR_TEXT_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        fds[i] = net_udp_bind_shared(addr);
+        if (fds[i] < 0) {
+            log_error("cannot listen on %s/udp with --workers: %s",
+                      net_addr_text(addr, text, sizeof text), strerror(errno));
+            while (i > 0)
+                close(fds[--i]);
+            return -1;
+        }
+        struct net_addr bound = {.len = sizeof bound.ss};
+        if (i == 0 && getsockname(fds[0], (struct sockaddr *)&bound.ss, &bound.len) == 0)
+            *addr = bound; /* --port 0: the others take the port the kernel chose */
+        if (server_socket_setup(fds[i]) != 0) {
+            for (unsigned j = 0; j <= i; j++)
+                close(fds[j]);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int server_main(const struct server_step *step, int argc, char **argv)
@@ -397,17 +669,32 @@ int server_main(const struct server_step *step, int argc, char **argv)
     char err[256];
 
     log_init(step->program, LOG_INFO);
-    switch (
-        cli_parse(argc, argv, step->extras, step->n_extras, step->ctx, &opts, err, sizeof err)) {
+    /* The step's options, then the server's own. */
+    struct cli_extra extras[SERVER_EXTRAS_MAX + 1];
+    if (step->n_extras > SERVER_EXTRAS_MAX) {
+        log_error("%zu options: at most %d", step->n_extras, SERVER_EXTRAS_MAX); /* a bug */
+        return 1;
+    }
+    for (size_t i = 0; i < step->n_extras; i++)
+        extras[i] = step->extras[i];
+    extras[step->n_extras] = server_workers_option;
+    size_t n_extras = step->n_extras + 1;
+
+    switch (cli_parse(argc, argv, extras, n_extras, step->ctx, &opts, err, sizeof err)) {
     case CLI_HELP:
-        cli_usage(stdout, step->program, step->summary, step->extras, step->n_extras);
+        cli_usage(stdout, step->program, step->summary, extras, n_extras);
         return 0;
     case CLI_ERROR:
         fprintf(stderr, "%s: %s\n", step->program, err);
-        cli_usage(stderr, step->program, step->summary, step->extras, step->n_extras);
+        cli_usage(stderr, step->program, step->summary, extras, n_extras);
         return 2;
     case CLI_RUN:
         break;
+    }
+    if (opts.trace && server_workers > 1) {
+        fprintf(stderr, "%s: --trace needs --workers 1: the workers' lines would interleave\n",
+                step->program);
+        return 2;
     }
     log_init(step->program, opts.log_level);
     server_tracing = opts.trace;
@@ -426,25 +713,44 @@ int server_main(const struct server_step *step, int argc, char **argv)
         log_error("cannot install signal handlers: %s", strerror(errno));
         return 1;
     }
-    int fd = server_open(&addr);
-    if (fd < 0)
+    int fds[SERVER_WORKERS_MAX];
+    unsigned n_fds = (unsigned)server_workers;
+    if (n_fds == 1) {
+        fds[0] = server_open(&addr);
+        if (fds[0] < 0)
+            return 1;
+    } else if (server_open_shared(&addr, fds, n_fds) != 0) {
         return 1;
+    }
     if (step->setup) {
         int status = server_setup(step);
         if (status != 0) {
-            close(fd);
+            for (unsigned i = 0; i < n_fds; i++)
+                close(fds[i]);
             return status;
         }
     }
 
     char addr_text[NET_ADDR_TEXT_MAX];
-    log_info("listening on %s/udp", net_addr_text(&addr, addr_text, sizeof addr_text));
-    int status = server_run(step, fd);
-    close(fd);
+    net_addr_text(&addr, addr_text, sizeof addr_text);
+    int status;
+    if (n_fds == 1) {
+        log_info("listening on %s/udp", addr_text);
+        status = server_run(step, fds[0]);
+        close(fds[0]);
+    } else {
+        /* Before any query, so each worker's state starts empty: its pending
+         * table, its cache, and its batch of random bytes for query IDs,
+         * which each worker then reads from the kernel itself. */
+        log_info("listening on %s/udp with %u workers", addr_text, n_fds);
+        status = server_workers_run(step, fds, n_fds);
+        for (unsigned i = 0; i < n_fds; i++)
+            close(fds[i]);
+    }
     if (status == 0)
         log_info("stopped by %s%s", server_signal_name(server_stop_signal),
                  server_stop_signal == SIGHUP ? " (nothing to reload at this stage)" : "");
-    if (step->report != NULL)
+    if (step->report != NULL && n_fds == 1) /* with workers, each has reported its own */
         step->report(step->ctx, "at exit");
     return status;
 }

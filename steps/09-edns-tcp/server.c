@@ -1,4 +1,6 @@
-/* server: what every step's main() shares — options, socket, signals, trace — in an event loop. */
+/* server: what every step's main() shares — options, socket, signals, trace — in an event loop,
+ * with step 5's batches (recvmmsg/sendmmsg on Linux) and --workers. */
+#define _GNU_SOURCE /* recvmmsg(), sendmmsg(), struct mmsghdr: Linux, not POSIX */
 #include "server.h"
 
 #include <assert.h>
@@ -11,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dns.h"
@@ -30,6 +33,10 @@ enum {
      * from upstream servers, timers and signals would wait for the flood to
      * end. 64 datagrams cost well under a millisecond. */
     SERVER_BATCH = 64,
+    /* Datagrams one recvmmsg() reads at most: step 5's figure. */
+    SERVER_MMSG = 32,
+    /* --workers: more processes than any machine this runs on has cores. */
+    SERVER_WORKERS_MAX = 64,
     /* Connections the kernel holds for us until accept() (listen()'s backlog). */
     SERVER_TCP_BACKLOG = 128,
     /* --tcp-max and --tcp-timeout. 256 connections idle for 10 s are cheap
@@ -71,6 +78,7 @@ enum { SERVER_HANDLED_SIGNALS = sizeof server_handled_signals / sizeof server_ha
 static volatile sig_atomic_t server_stop_signal; /* the signal that asked to stop, or 0 */
 static volatile sig_atomic_t server_usr1;        /* SIGUSR1 came since the loop last looked */
 static volatile sig_atomic_t server_starting;    /* the step's setup() is running */
+static volatile sig_atomic_t server_child_ended; /* SIGCHLD: a worker ended (the parent only) */
 
 /*
  * The self-pipe. poll() cannot unblock signals atomically as pselect() did,
@@ -401,6 +409,16 @@ static void server_send(const struct server_request *req, const uint8_t *reply, 
         log_debug("sendto %s: %s", peer_text, strerror(errno));
 }
 
+/* Traces one datagram reply to `req`'s client, as it goes. */
+static void server_trace_sent(const struct server_request *req, const uint8_t *reply, size_t len)
+{
+    if (!server_tracing)
+        return;
+    char peer_text[SERVER_PEER_TEXT_MAX];
+    trace_datagram(stdout, "sent", server_peer_text(req, peer_text), reply, len);
+    server_trace_check();
+}
+
 void server_trace(const char *direction, const struct sockaddr *peer, socklen_t peer_len, bool tcp,
                   const uint8_t *msg, size_t len)
 {
@@ -467,8 +485,9 @@ void server_drop(struct server_request *req)
 }
 
 /* Answers one query (a datagram, or a message over TCP): trace, hand it to
- * the step, send what it returns now. */
-static void server_dispatch(const struct server_step *step, const struct server_request *req,
+ * the step. Returns the length of the reply to send now, or SERVER_NO_REPLY
+ * (dropped, or deferred: answered later). */
+static size_t server_answer(const struct server_step *step, const struct server_request *req,
                             const uint8_t *in, size_t len, uint8_t *out, size_t out_cap)
 {
     char peer_text[SERVER_PEER_TEXT_MAX];
@@ -492,7 +511,7 @@ static void server_dispatch(const struct server_step *step, const struct server_
             printf("--- %s will be answered later\n\n", peer_text);
             server_trace_check();
         }
-        return;
+        return SERVER_NO_REPLY;
     }
     if (reply_len == SERVER_NO_REPLY || reply_len > out_cap) {
         if (server_tracing) {
@@ -502,15 +521,110 @@ static void server_dispatch(const struct server_step *step, const struct server_
         }
         if (named)
             log_debug("no reply to %s", peer_text);
-        return;
+        return SERVER_NO_REPLY;
     }
-    server_send(req, out, reply_len);
+    return reply_len;
+}
+
+/* Answers one query, and sends what the step returns now. */
+static void server_dispatch(const struct server_step *step, const struct server_request *req,
+                            const uint8_t *in, size_t len, uint8_t *out, size_t out_cap)
+{
+    size_t reply_len = server_answer(step, req, in, len, out, out_cap);
+    if (reply_len != SERVER_NO_REPLY)
+        server_send(req, out, reply_len);
 }
 
 /* A query and its reply, over UDP or TCP. Static: 2 x 64 KiB is too much for
  * some stacks, and there is one loop, whose callbacks never nest. */
 static uint8_t server_in[DNS_RECV_BUFFER], server_out[DNS_RECV_BUFFER];
 
+#ifdef __linux__
+/*
+ * Sends replies[0..n) with as few sendmmsg() calls as the kernel allows. A
+ * reply the kernel refuses (a full send buffer: the socket is non-blocking)
+ * is dropped, as sendto() would drop it, and the rest still go.
+ */
+static void server_send_all(int fd, struct mmsghdr *replies, unsigned n)
+{
+    /* Each pass sends at least one reply or drops one: at most n passes. */
+    for (unsigned done = 0; done < n;) {
+        int sent = sendmmsg(fd, replies + done, n - done, 0);
+        if (sent <= 0) {
+            if (log_threshold >= LOG_DEBUG) {
+                char peer_text[NET_ADDR_TEXT_MAX];
+                const struct msghdr *h = &replies[done].msg_hdr;
+                log_debug(
+                    "sendmmsg to %s: %s",
+                    net_sockaddr_text(h->msg_name, h->msg_namelen, peer_text, sizeof peer_text),
+                    sent < 0 ? strerror(errno) : "nothing sent");
+            }
+            done++;
+        } else {
+            done += (unsigned)sent;
+        }
+    }
+}
+
+/*
+ * The client socket is readable: answers at most SERVER_BATCH queued
+ * datagrams, SERVER_MMSG per recvmmsg(), then lets the loop see to
+ * everything else. The replies the step gives at once go out together in
+ * one sendmmsg(); deferred ones go later, each with server_reply().
+ */
+static void server_on_client(void *ctx, int fd)
+{
+    const struct server_step *step = ctx;
+    /* Static: far too much for a stack, and there is one loop, whose
+     * callbacks never nest. */
+    static uint8_t in[SERVER_MMSG][DNS_RECV_BUFFER], out[SERVER_MMSG][DNS_RECV_BUFFER];
+    static struct server_request reqs[SERVER_MMSG];
+    static struct iovec in_iov[SERVER_MMSG], out_iov[SERVER_MMSG];
+    static struct mmsghdr queries[SERVER_MMSG], replies[SERVER_MMSG];
+
+    /* SERVER_BATCH datagrams at most, so that the loop's other work waits little. */
+    for (int round = 0; round < SERVER_BATCH / SERVER_MMSG; round++) {
+        for (int i = 0; i < SERVER_MMSG; i++) {
+            reqs[i] = (struct server_request){.fd = fd};
+            in_iov[i] = (struct iovec){.iov_base = in[i], .iov_len = sizeof in[i]};
+            queries[i].msg_hdr = (struct msghdr){
+                .msg_name = &reqs[i].peer,
+                .msg_namelen = sizeof reqs[i].peer,
+                .msg_iov = &in_iov[i],
+                .msg_iovlen = 1,
+            };
+        }
+        /* The socket is non-blocking: an empty queue is EAGAIN, and a queue
+         * that empties part-way ends the read with what it had. */
+        int n = recvmmsg(fd, queries, SERVER_MMSG, 0, NULL);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log_warn("recvmmsg: %s", strerror(errno));
+            return;
+        }
+        unsigned n_replies = 0;
+        for (int i = 0; i < n; i++) {
+            reqs[i].peer_len = queries[i].msg_hdr.msg_namelen;
+            size_t len = server_answer(step, &reqs[i], in[i], queries[i].msg_len, out[n_replies],
+                                       sizeof out[n_replies]);
+            if (len == SERVER_NO_REPLY)
+                continue;
+            server_trace_sent(&reqs[i], out[n_replies], len);
+            out_iov[n_replies] = (struct iovec){.iov_base = out[n_replies], .iov_len = len};
+            replies[n_replies].msg_hdr = (struct msghdr){
+                .msg_name = &reqs[i].peer,
+                .msg_namelen = reqs[i].peer_len,
+                .msg_iov = &out_iov[n_replies],
+                .msg_iovlen = 1,
+            };
+            n_replies++;
+        }
+        server_send_all(fd, replies, n_replies);
+        if (n < SERVER_MMSG)
+            return;
+    }
+}
+#else
 /* The client socket is readable: answers at most SERVER_BATCH queued
  * datagrams, then lets the loop see to everything else. */
 static void server_on_client(void *ctx, int fd)
@@ -531,6 +645,7 @@ static void server_on_client(void *ctx, int fd)
         server_dispatch(step, &req, server_in, (size_t)n, server_out, sizeof server_out);
     }
 }
+#endif
 
 /*
  * Hands the whole queries in `c`'s input to the step, as many as it may take
@@ -738,14 +853,17 @@ static void server_on_tcp_accept(void *ctx, int fd)
  * free for TCP: a client connection that had it as its own port holds it for
  * a minute after it ends (TIME_WAIT), which SO_REUSEADDR does not get past.
  */
-static int server_tcp_open(const struct net_addr *addr)
+static int server_tcp_open(const struct net_addr *addr, bool shared)
 {
     char text[NET_ADDR_TEXT_MAX];
     int fd = socket(addr->ss.ss_family, SOCK_STREAM, 0);
     int on = 1;
     /* SO_REUSEADDR: a restarted server can listen again at once, even while
-     * connections of the last run are in TIME_WAIT. */
+     * connections of the last run are in TIME_WAIT. SO_REUSEPORT, with
+     * --workers: one listener per worker on the same port, and the kernel
+     * spreads the connections over them. */
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        (shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) ||
         bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 ||
         listen(fd, SERVER_TCP_BACKLOG) != 0 || server_nonblocking(fd) != 0) {
         log_error("cannot listen on %s/tcp: %s", net_addr_text(addr, text, sizeof text),
@@ -794,6 +912,15 @@ static const char *server_opt_tcp_max(void *ctx, const char *value)
     return cli_number(value, 1, SERVER_TCP_MAX_MAX, &server_tcp_max);
 }
 
+/* --workers N. */
+static unsigned long server_workers = 1;
+
+static const char *server_opt_workers(void *ctx, const char *value)
+{
+    (void)ctx;
+    return cli_number(value, 1, SERVER_WORKERS_MAX, &server_workers);
+}
+
 static const char *server_opt_tcp_timeout(void *ctx, const char *value)
 {
     (void)ctx;
@@ -805,6 +932,8 @@ static const struct cli_extra server_options[] = {
     {"tcp-max", "N", "TCP connections open at most (default 256)", server_opt_tcp_max},
     {"tcp-timeout", "MS", "close a TCP connection idle this long (default 10000)",
      server_opt_tcp_timeout},
+    {"workers", "N", "processes answering on the same port (SO_REUSEPORT; default 1)",
+     server_opt_workers},
 };
 enum { SERVER_OPTIONS = sizeof server_options / sizeof server_options[0] };
 
@@ -849,6 +978,21 @@ static int server_run(const struct server_step *step, int fd)
     return 0;
 }
 
+/* Makes a bound socket non-blocking, with large kernel buffers. Returns 0, or
+ * -1 after logging why. */
+static int server_socket_setup(int fd)
+{
+    int size = SERVER_SOCKET_BUFFER;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* best effort */
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        log_error("cannot make the socket non-blocking: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Opens the UDP socket of `addr`, as non-blocking, with large kernel buffers.
  * Returns the descriptor, or -1 after logging why. On success `addr` holds
  * the address bound (with --port 0, the port the kernel picked). */
@@ -864,16 +1008,167 @@ static int server_open(struct net_addr *addr)
     struct net_addr bound = {.len = sizeof bound.ss};
     if (getsockname(fd, (struct sockaddr *)&bound.ss, &bound.len) == 0)
         *addr = bound;
-    int size = SERVER_SOCKET_BUFFER;
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* best effort */
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        log_error("cannot make the socket non-blocking: %s", strerror(errno));
+    if (server_socket_setup(fd) != 0) {
         close(fd);
         return -1;
     }
     return fd;
+}
+
+/* The sockets of one worker: its UDP socket and its TCP listener. */
+struct server_socks {
+    int udp, tcp;
+};
+
+/*
+ * Opens n pairs of sockets on `addr` for --workers n, all sharing its port
+ * (SO_REUSEPORT); with --port 0, the first one's port. Returns 0, or -1
+ * after logging why (and closing what it opened).
+ */
+static int server_open_shared(struct net_addr *addr, struct server_socks *socks, unsigned n)
+{
+    char text[NET_ADDR_TEXT_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        socks[i].udp = net_udp_bind_shared(addr);
+        socks[i].tcp = -1;
+        if (socks[i].udp < 0) {
+            log_error("cannot listen on %s/udp with --workers: %s",
+                      net_addr_text(addr, text, sizeof text), strerror(errno));
+        } else {
+            struct net_addr bound = {.len = sizeof bound.ss};
+            if (i == 0 && getsockname(socks[0].udp, (struct sockaddr *)&bound.ss, &bound.len) == 0)
+                *addr = bound; /* --port 0: the others take the port the kernel chose */
+            if (server_socket_setup(socks[i].udp) == 0)
+                socks[i].tcp = server_tcp_open(addr, true);
+        }
+        if (socks[i].tcp < 0) {
+            /* Everything opened so far, this pair included, is closed. */
+            for (unsigned j = 0; j <= i; j++) {
+                if (socks[j].udp >= 0)
+                    close(socks[j].udp);
+                if (socks[j].tcp >= 0)
+                    close(socks[j].tcp);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void server_on_child(int sig)
+{
+    (void)sig;
+    server_child_ended = 1;
+}
+
+/*
+ * A worker, just forked: keeps its own sockets (socks[me]) and closes the
+ * others', opens a self-pipe of its own (the parent's is shared with every
+ * worker, and a wake-up byte one worker's handler writes could be read by
+ * another), then lets the signals in and runs the loop. Never returns.
+ */
+static void server_worker(const struct server_step *step, const struct server_socks *socks,
+                          unsigned n, unsigned me, const sigset_t *mask)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "%s worker %u", step->program, me + 1);
+    log_init(name, log_threshold);
+    signal(SIGCHLD, SIG_DFL);
+    for (unsigned i = 0; i < n; i++) {
+        if (i != me) {
+            close(socks[i].udp);
+            close(socks[i].tcp);
+        }
+    }
+    server_tcp_listener = socks[me].tcp;
+    close(server_wake_pipe[0]);
+    close(server_wake_pipe[1]);
+    if (server_pipe_open() != 0) {
+        log_error("cannot open the self-pipe: %s", strerror(errno));
+        exit(1);
+    }
+    sigprocmask(SIG_SETMASK, mask, NULL); /* a signal that came since the fork: now */
+    int status = server_run(step, socks[me].udp);
+    server_tcp_stop();
+    close(socks[me].udp);
+    if (step->report != NULL)
+        step->report(step->ctx, "at exit");
+    server_tcp_report("at exit");
+    exit(status); /* the parent logs the stop */
+}
+
+/*
+ * The parent of --workers N: forks one process per pair of sockets in
+ * socks[0..n) to answer on them (server_worker), then only watches. A stop
+ * signal is passed on to every worker, SIGUSR1 too; a worker that ends on
+ * its own (it should not) stops the others. Each worker has its own state:
+ * pending queries, TCP connections, and its own cache. Returns the exit
+ * status: 0 after a stop signal, 1 if a worker failed or could not be started.
+ */
+static int server_workers_run(const struct server_step *step, const struct server_socks *socks,
+                              unsigned n)
+{
+    pid_t pids[SERVER_WORKERS_MAX];
+    unsigned started = 0;
+    int status = 0;
+
+    /* The handled signals and SIGCHLD are blocked from before the first
+     * fork: the parent sees them in sigsuspend() below, never in between. */
+    sigset_t blocked, old, parent_wait;
+    sigemptyset(&blocked);
+    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
+        sigaddset(&blocked, server_handled_signals[i]);
+    sigaddset(&blocked, SIGCHLD);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = server_on_child;
+    if (sigaction(SIGCHLD, &sa, NULL) != 0 || sigprocmask(SIG_BLOCK, &blocked, &old) != 0) {
+        log_error("cannot watch the workers: %s", strerror(errno));
+        return 1;
+    }
+    parent_wait = old;
+    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
+        sigdelset(&parent_wait, server_handled_signals[i]);
+    sigdelset(&parent_wait, SIGCHLD);
+    fflush(NULL); /* nothing buffered may be written twice */
+
+    for (; started < n; started++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            log_error("cannot start worker %u: %s", started + 1, strerror(errno));
+            status = 1;
+            break;
+        }
+        if (pid == 0)
+            server_worker(step, socks, n, started, &old);
+        pids[started] = pid;
+    }
+
+    /* Sleeps until a signal: a stop, SIGUSR1, or a worker's end. */
+    while (status == 0 && !server_stop_signal && !server_child_ended) {
+        sigsuspend(&parent_wait);
+        if (server_usr1) {
+            server_usr1 = 0;
+            for (unsigned i = 0; i < started; i++)
+                kill(pids[i], SIGUSR1);
+        }
+    }
+    if (server_child_ended && !server_stop_signal) {
+        log_error("a worker ended unexpectedly: stopping the others");
+        status = 1;
+    }
+    int stop = server_stop_signal ? server_stop_signal : SIGTERM;
+    for (unsigned i = 0; i < started; i++)
+        kill(pids[i], stop);
+    /* One wait per worker started; each ends within a wake-up of its signal. */
+    for (unsigned i = 0; i < started; i++) {
+        int ws;
+        while (waitpid(pids[i], &ws, 0) < 0 && errno == EINTR)
+            continue; /* a signal during the wait: wait on */
+        if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0)
+            status = 1;
+    }
+    return status;
 }
 
 /*
@@ -921,6 +1216,11 @@ int server_main(const struct server_step *step, int argc, char **argv)
     int parsed = server_parse(step, argc, argv, &opts);
     if (parsed >= 0)
         return parsed;
+    if (opts.trace && server_workers > 1) {
+        fprintf(stderr, "%s: --trace needs --workers 1: the workers' lines would interleave\n",
+                step->program);
+        return 2;
+    }
     log_init(step->program, opts.log_level);
     server_tracing = opts.trace;
     if (opts.trace)
@@ -941,41 +1241,68 @@ int server_main(const struct server_step *step, int argc, char **argv)
     loop_timer_init(&server_tcp_idle_timer);
     loop_timer_init(&server_tcp_more_timer);
     loop_timer_init(&server_tcp_accept_timer);
-    int fd = server_open(&addr);
-    if (fd < 0)
-        return 1;
-    /* TCP on the same address and port (the one UDP got, with --port 0). */
-    server_tcp_listener = server_tcp_open(&addr);
-    if (server_tcp_listener < 0) { /* a DNS server answers over TCP too (RFC 7766 5) */
-        close(fd);
+    unsigned n_workers = (unsigned)server_workers;
+    struct server_socks socks[SERVER_WORKERS_MAX] = {{.udp = -1, .tcp = -1}};
+    if (n_workers == 1) {
+        socks[0].udp = server_open(&addr);
+        if (socks[0].udp < 0)
+            return 1;
+        /* TCP on the same address and port (the one UDP got, with --port 0). */
+        socks[0].tcp = server_tcp_open(&addr, false);
+        if (socks[0].tcp < 0) { /* a DNS server answers over TCP too (RFC 7766 5) */
+            close(socks[0].udp);
+            return 1;
+        }
+    } else if (server_open_shared(&addr, socks, n_workers) != 0) {
         return 1;
     }
+    server_tcp_listener = socks[0].tcp; /* a worker takes its own (server_worker) */
+    int status = 0;
     if (tcp_table_init(&server_tcp, server_tcp_max) != 0) {
         log_error("no memory for %lu TCP connections", server_tcp_max);
-        server_tcp_stop();
-        close(fd);
-        return 1;
+        status = 1;
+    } else if (step->setup) {
+        status = server_setup(step);
     }
-    if (step->setup) {
-        int status = server_setup(step);
-        if (status != 0) {
-            server_tcp_stop();
-            close(fd);
-            return status;
+    if (status != 0) {
+        server_tcp_stop();
+        for (unsigned i = 0; i < n_workers; i++) {
+            close(socks[i].udp);
+            if (i > 0)
+                close(socks[i].tcp); /* socks[0].tcp: server_tcp_stop() closed it */
         }
+        return status;
     }
 
     char addr_text[NET_ADDR_TEXT_MAX];
-    log_info("listening on %s/udp", net_addr_text(&addr, addr_text, sizeof addr_text));
-    log_info("listening on %s/tcp", addr_text);
-    int status = server_run(step, fd);
-    server_tcp_stop();
-    close(fd);
+    net_addr_text(&addr, addr_text, sizeof addr_text);
+    if (n_workers == 1) {
+        log_info("listening on %s/udp", addr_text);
+        log_info("listening on %s/tcp", addr_text);
+        status = server_run(step, socks[0].udp);
+        server_tcp_stop();
+        close(socks[0].udp);
+    } else {
+        /* Before any query, so each worker's state starts empty: its pending
+         * table, its cache, its TCP connections, and its batch of random
+         * bytes for query IDs, which each worker then reads itself. */
+        log_info("listening on %s/udp with %u workers", addr_text, n_workers);
+        log_info("listening on %s/tcp with %u workers", addr_text, n_workers);
+        status = server_workers_run(step, socks, n_workers);
+        for (unsigned i = 0; i < n_workers; i++) {
+            close(socks[i].udp);
+            close(socks[i].tcp);
+        }
+        server_tcp_listener = -1;
+        tcp_table_free(&server_tcp);
+    }
     if (status == 0)
         log_info("stopped by %s%s", server_signal_name(server_stop_signal),
                  server_stop_signal == SIGHUP ? " (nothing to reload at this stage)" : "");
-    if (step->report != NULL)
-        step->report(step->ctx, "at exit");
-    server_tcp_report("at exit");
+    if (n_workers == 1) { /* with workers, each has reported its own */
+        if (step->report != NULL)
+            step->report(step->ctx, "at exit");
+        server_tcp_report("at exit");
+    }
     return status;
 }

@@ -524,16 +524,16 @@ def test_hostile_questions_get_formerr(asker, step, sent, reason):
 
 
 # --------------------------------------------------------------------------------------------------
-# --workers N: several processes answering on one port (SO_REUSEPORT). Stage 5 only for now: the
-# later steps have their own loops and no --workers yet.
+# --workers N: several processes answering on one port (SO_REUSEPORT), from stage 5 on.
 
 
 @pytest.mark.build_only
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5)
 def test_workers_answer_on_one_port_and_stop_together(spawn, step):
     """With --workers 2, queries from many source ports (the kernel spreads them over the workers by
-    a hash of the sender's address) are all answered correctly; one SIGTERM stops every worker:
-    exit status 0, and the port is free again for a socket that does not share it."""
+    a hash of the sender's address) are all answered correctly, and from stage 9 on queries over
+    TCP too; one SIGTERM stops every worker: exit status 0, and the port is free again for a
+    socket that does not share it."""
     srv = spawn("--workers", "2")
     q = g.question("www.example.com.", 1, 1)
     for i in range(40):  # 40 source ports: both workers get some, whatever the hash
@@ -546,6 +546,16 @@ def test_workers_answer_on_one_port_and_stop_together(spawn, step):
             g.expect_correct_reply(step, sent, reply, q)
         finally:
             client.close()
+    if step >= 9:  # and over TCP: each worker has a listener of its own on the port
+        for i in range(10):
+            client = g.TcpClient((srv.host, srv.port), srv)
+            try:
+                sent = g.header(0x5800 + i, g.RD, 1) + q
+                reply = client.exchange(sent, what=f"TCP query {i + 1} of 10 to --workers 2",
+                                        hints=["each worker listens on TCP too, with SO_REUSEPORT"])
+                g.expect_correct_reply(step, sent, reply, q)
+            finally:
+                client.close()
     srv.proc.send_signal(signal.SIGTERM)
     try:
         status = srv.proc.wait(2 * g.TIMEOUT_SCALE)
@@ -566,7 +576,7 @@ def test_workers_answer_on_one_port_and_stop_together(spawn, step):
 
 
 @pytest.mark.build_only
-@pytest.mark.stage(5, until=5)
+@pytest.mark.stage(5)
 @pytest.mark.parametrize("args", [["--workers", "0"], ["--workers", "65"], ["--workers", "two"],
                                   ["--workers", "2", "--trace"]],
                          ids=["zero", "too-many", "not-a-number", "with-trace"])

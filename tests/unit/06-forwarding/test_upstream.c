@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,17 +18,27 @@
 #include "upstream.h"
 
 /*
- * Every test runs a real loop on the monotonic clock against a fake server:
- * a UDP socket on 127.0.0.1 that the test itself reads and answers between
- * wake-ups. Nothing leaves the loopback interface. Timeouts are 50 ms, so a
- * test that waits for one waits a few tenths of a second at most.
+ * Every test runs a real loop against a fake server: a UDP socket on
+ * 127.0.0.1 that the test itself reads and answers between wake-ups. Nothing
+ * leaves the loopback interface. The loop reads the fake clock below, which
+ * moves only when a test moves it: a timeout happens exactly when the test
+ * says, never because the machine was slow, and waiting for one costs no
+ * time. Datagrams still travel for real, so waiting for one is bounded by
+ * the real clock (TEST_WAIT_MS).
  */
 
 enum {
-    TEST_TIMEOUT_MS = 50,
-    /* How long a test waits for something that should come at once (a
-     * datagram on loopback, a callback) before calling it a failure. */
+    /* One try's timeout, on the fake clock: the default, since it costs nothing. */
+    TEST_TIMEOUT_MS = UPSTREAM_TIMEOUT_DEFAULT_MS,
+    /* How long a test waits, in real time, for something that should come
+     * at once (a datagram on loopback, a callback) before calling it a failure. */
     TEST_WAIT_MS = 1000,
+    /* How long, in real time, a test gives a datagram that must be ignored
+     * to arrive and be (not) taken. */
+    TEST_SETTLE_MS = 20,
+    /* The fake clock's time when a loop starts: not 0, so that a due time
+     * computed from the wrong origin shows. */
+    TEST_START_MS = 1000000,
 };
 
 /* How a query ended, as its callback saw it. */
@@ -139,28 +150,47 @@ static void set_id(uint8_t *msg, uint16_t id)
 
 /* The loop ---------------------------------------------------------------------- */
 
-/* A loop on the monotonic clock, with one wake-up done so that its time is
- * the clock's (timers count from loop_now()). */
-static void fresh_loop(struct loop *l)
+/* The fake clock: a test sets fake_now, and the loop reads it. */
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
 {
-    CU_ASSERT_EQUAL_FATAL(loop_init(l, loop_monotonic_ms), 0);
-    CU_ASSERT_EQUAL(loop_run_once(l, 0), 0);
+    return fake_now;
 }
 
-/* Runs wake-ups while *counter < target, for `max_ms` at most. */
+/* A loop on the fake clock, its time TEST_START_MS. */
+static void fresh_loop(struct loop *l)
+{
+    fake_now = TEST_START_MS;
+    CU_ASSERT_EQUAL_FATAL(loop_init(l, fake_clock), 0);
+    EXPECT_UINT(loop_now(l), TEST_START_MS);
+}
+
+/* Runs wake-ups while *counter < target, for `max_ms` of real time at most.
+ * The fake clock stands still meanwhile: sockets are read, and timers due
+ * now fire, but no new timeout comes due. */
 static void run_until(struct loop *l, const uint64_t *counter, uint64_t target, unsigned max_ms)
 {
     uint64_t end = loop_monotonic_ms() + max_ms;
-    /* Bounded by the deadline, whatever the code under test does. */
+    /* Bounded by the real deadline, whatever the code under test does. */
     while (*counter < target && loop_monotonic_ms() < end)
         CU_ASSERT_EQUAL(loop_run_once(l, 5), 0);
 }
 
-/* Runs wake-ups for `ms` milliseconds, whatever happens. */
+/* Runs wake-ups for `ms` milliseconds of real time, whatever happens. */
 static void run_for(struct loop *l, unsigned ms)
 {
     uint64_t never = 0;
     run_until(l, &never, 1, ms);
+}
+
+/* Sets the fake clock to `t` and runs one wake-up that does not wait: the
+ * timers due by `t` fire. */
+static void advance_to(struct loop *l, uint64_t t)
+{
+    fake_now = t;
+    CU_ASSERT_EQUAL(loop_run_once(l, 0), 0);
+    EXPECT_UINT(loop_now(l), t);
 }
 
 /* A loop, a client, a fake server and a question, for the tests that need one. */
@@ -188,17 +218,33 @@ static void bench_end(struct bench *b)
     loop_free(&b->loop);
 }
 
-/* Asks b->q and has the fake server receive the query; returns its ID and
- * fills *client with where it came from. */
-static uint16_t bench_ask(struct bench *b, struct net_addr *client)
+/* Asks b->q, its outcome going to `o`, and has the fake server receive the
+ * query; returns its ID and fills *client with where it came from. */
+static uint16_t bench_ask_into(struct bench *b, struct outcome *o, struct net_addr *client)
 {
-    struct upstream_query *uq =
-        upstream_ask(&b->up, &b->server.addr, &b->q, true, record_done, &b->out);
+    struct upstream_query *uq = upstream_ask(&b->up, &b->server.addr, &b->q, true, record_done, o);
     CU_ASSERT_PTR_NOT_NULL_FATAL(uq);
     uint8_t data[DNS_UDP_MAX];
     ssize_t n = fake_recv(&b->server, data, sizeof data, client, TEST_WAIT_MS);
     CU_ASSERT_TRUE_FATAL(n >= DNS_HEADER_SIZE);
     return query_id(data, (size_t)n);
+}
+
+/* bench_ask_into() with the outcome in b->out. */
+static uint16_t bench_ask(struct bench *b, struct net_addr *client)
+{
+    return bench_ask_into(b, &b->out, client);
+}
+
+/* Whether the fake server has received a datagram (a new try) within
+ * `wait_ms`. A try is sent inside the wake-up that makes it, and loopback
+ * queues it before send() returns, so with 0 a try sent too early shows; the
+ * tests count stats.sent as well, which does not depend on delivery. */
+static bool bench_try_arrived(struct bench *b, int wait_ms)
+{
+    uint8_t data[DNS_UDP_MAX];
+    struct net_addr from;
+    return fake_recv(&b->server, data, sizeof data, &from, wait_ms) >= DNS_HEADER_SIZE;
 }
 
 /* Tests ------------------------------------------------------------------------- */
@@ -265,7 +311,7 @@ static void test_reply_delivered(void)
     EXPECT_UINT(b.up.stats.forged, 0);
     EXPECT_UINT(b.up.pending, 0);
     /* Called once only, even after the timeout would have fired. */
-    run_for(&b.loop, TEST_TIMEOUT_MS + 20);
+    advance_to(&b.loop, TEST_START_MS + 10 * TEST_TIMEOUT_MS);
     EXPECT_UINT(b.out.calls, 1);
     EXPECT_UINT(b.up.stats.sent, 1);
     EXPECT_UINT(b.up.stats.timeouts, 0);
@@ -404,7 +450,7 @@ static void test_reply_from_other_port_never_arrives(void)
     uint8_t forged[DNS_UDP_MAX];
     size_t forged_len = write_reply(forged, sizeof forged, id, HDR_QR | HDR_AA, &b.q);
     send_to(impostor.fd, forged, forged_len, &client);
-    run_for(&b.loop, TEST_TIMEOUT_MS / 5);
+    run_for(&b.loop, TEST_SETTLE_MS);
     EXPECT_UINT(b.out.calls, 0);
 
     uint8_t reply[DNS_UDP_MAX];
@@ -426,7 +472,9 @@ static void test_timeout_after_every_try(void)
     struct bench b;
     bench_start(&b, TRIES, 16);
     upstream_ask(&b.up, &b.server.addr, &b.q, true, record_done, &b.out);
-    run_until(&b.loop, &b.out.calls, 1, TEST_WAIT_MS);
+    /* Bounded by TRIES: each timeout sends the next try, the last ends it. */
+    for (unsigned i = 1; i <= TRIES; i++)
+        advance_to(&b.loop, TEST_START_MS + i * TEST_TIMEOUT_MS);
     EXPECT_UINT(b.out.calls, 1);
     EXPECT_INT(b.out.result, UPSTREAM_TIMEOUT);
     EXPECT_UINT(b.out.len, 0);
@@ -463,6 +511,120 @@ static void test_timeout_after_every_try(void)
     bench_end(&b);
 }
 
+/*
+ * Each try times out exactly timeout_ms after it was sent, on the loop's
+ * clock: not a millisecond before, and the next try is due one whole timeout
+ * after it is sent, even when the wake-up that sends it comes late. After
+ * the last try the callback gets the failure, and the pending table is empty.
+ */
+static void test_tries_due_one_timeout_apart(void)
+{
+    enum { LATE_MS = 7 };
+    const uint64_t t0 = TEST_START_MS, t = TEST_TIMEOUT_MS;
+    struct bench b;
+    bench_start(&b, 3, 16);
+    struct net_addr client;
+    bench_ask(&b, &client); /* try 1, sent at t0 */
+    EXPECT_UINT(b.up.pending, 1);
+
+    /* Try 1: due at t0 + t, not a millisecond before. */
+    advance_to(&b.loop, t0 + t - 1);
+    EXPECT_UINT(b.up.stats.sent, 1);
+    CU_ASSERT_FALSE(bench_try_arrived(&b, 0));
+    advance_to(&b.loop, t0 + t);
+    EXPECT_UINT(b.up.stats.sent, 2); /* try 2, sent at t0 + t */
+    CU_ASSERT_TRUE(bench_try_arrived(&b, TEST_WAIT_MS));
+    EXPECT_UINT(b.out.calls, 0);
+    EXPECT_UINT(b.up.pending, 1);
+
+    /* Try 2: due one timeout after it was sent. The wake-up that finds it
+     * due comes LATE_MS late (a busy loop): try 3 is sent then, and counts
+     * its own timeout from then. */
+    advance_to(&b.loop, t0 + 2 * t - 1);
+    EXPECT_UINT(b.up.stats.sent, 2);
+    CU_ASSERT_FALSE(bench_try_arrived(&b, 0));
+    advance_to(&b.loop, t0 + 2 * t + LATE_MS);
+    EXPECT_UINT(b.up.stats.sent, 3);
+    CU_ASSERT_TRUE(bench_try_arrived(&b, TEST_WAIT_MS));
+    EXPECT_UINT(b.out.calls, 0);
+    EXPECT_UINT(b.up.pending, 1);
+
+    /* Try 3, the last: its timeout ends the query. */
+    advance_to(&b.loop, t0 + 3 * t + LATE_MS - 1);
+    EXPECT_UINT(b.out.calls, 0);
+    EXPECT_UINT(b.up.pending, 1);
+    advance_to(&b.loop, t0 + 3 * t + LATE_MS);
+    EXPECT_UINT(b.out.calls, 1);
+    EXPECT_INT(b.out.result, UPSTREAM_TIMEOUT);
+    EXPECT_UINT(b.out.len, 0);
+    EXPECT_UINT(b.up.stats.sent, 3);
+    EXPECT_UINT(b.up.stats.timeouts, 1);
+    EXPECT_UINT(b.up.pending, 0);
+    CU_ASSERT_PTR_NULL(b.up.in_flight);
+    /* Nothing of it is left in the loop: no timer, no socket watched. */
+    EXPECT_UINT(b.loop.n_timers, 0);
+    EXPECT_UINT(b.loop.n_watch, 0);
+
+    /* And nothing more happens: no fourth try, no second call. */
+    advance_to(&b.loop, t0 + 10 * t);
+    EXPECT_UINT(b.out.calls, 1);
+    EXPECT_UINT(b.up.stats.sent, 3);
+    CU_ASSERT_FALSE(bench_try_arrived(&b, 0));
+    bench_end(&b);
+}
+
+/* The pending table: queries asked at different times each time out at
+ * their own due time, and an answer stops its own query's timer only. */
+static void test_pending_queries_keep_their_own_timers(void)
+{
+    const uint64_t t0 = TEST_START_MS, t = TEST_TIMEOUT_MS;
+    struct bench b;
+    bench_start(&b, 1, 16);
+    struct outcome o[3];
+    memset(o, 0, sizeof o);
+    struct net_addr client[3];
+    uint16_t id0 = bench_ask_into(&b, &o[0], &client[0]); /* due at t0 + t */
+    advance_to(&b.loop, t0 + 100);
+    bench_ask_into(&b, &o[1], &client[1]); /* due at t0 + t + 100 */
+    advance_to(&b.loop, t0 + 200);
+    bench_ask_into(&b, &o[2], &client[2]); /* due at t0 + t + 200 */
+    EXPECT_UINT(b.up.pending, 3);
+    EXPECT_UINT(b.loop.n_timers, 3);
+
+    /* The first is answered: it leaves the table, its timer with it. */
+    uint8_t reply[DNS_UDP_MAX];
+    size_t len = write_reply(reply, sizeof reply, id0, HDR_QR | HDR_RD | HDR_RA, &b.q);
+    send_to(b.server.fd, reply, len, &client[0]);
+    run_until(&b.loop, &o[0].calls, 1, TEST_WAIT_MS);
+    EXPECT_INT(o[0].result, UPSTREAM_REPLY);
+    EXPECT_UINT(b.up.pending, 2);
+    EXPECT_UINT(b.loop.n_timers, 2);
+
+    advance_to(&b.loop, t0 + t + 99);
+    EXPECT_UINT(o[0].calls, 1); /* its timeout, due at t0 + t, is gone */
+    EXPECT_UINT(o[1].calls, 0);
+    EXPECT_UINT(b.up.pending, 2);
+    advance_to(&b.loop, t0 + t + 100);
+    EXPECT_UINT(o[1].calls, 1);
+    EXPECT_INT(o[1].result, UPSTREAM_TIMEOUT);
+    EXPECT_UINT(o[2].calls, 0);
+    EXPECT_UINT(b.up.pending, 1);
+    advance_to(&b.loop, t0 + t + 199);
+    EXPECT_UINT(o[2].calls, 0);
+    advance_to(&b.loop, t0 + t + 200);
+    EXPECT_UINT(o[2].calls, 1);
+    EXPECT_INT(o[2].result, UPSTREAM_TIMEOUT);
+
+    EXPECT_UINT(o[0].calls, 1);
+    EXPECT_UINT(o[1].calls, 1);
+    EXPECT_UINT(b.up.stats.replies, 1);
+    EXPECT_UINT(b.up.stats.timeouts, 2);
+    EXPECT_UINT(b.up.stats.sent, 3);
+    EXPECT_UINT(b.up.pending, 0);
+    EXPECT_UINT(b.loop.n_timers, 0);
+    bench_end(&b);
+}
+
 static void test_closed_port_fails_fast(void)
 {
     struct loop l;
@@ -475,12 +637,12 @@ static void test_closed_port_fails_fast(void)
     fake_open(&gone);
     close(gone.fd); /* nothing listens on its port now */
     struct msg_question q = question("example.com.", DNS_TYPE_NS);
-    uint64_t start = loop_monotonic_ms();
     CU_ASSERT_PTR_NOT_NULL(upstream_ask(&u, &gone.addr, &q, true, record_done, &out));
     run_until(&l, &out.calls, 1, TEST_WAIT_MS);
     EXPECT_UINT(out.calls, 1);
     EXPECT_INT(out.result, UPSTREAM_FAILED);
-    CU_ASSERT_TRUE(loop_monotonic_ms() - start < 1000);
+    /* The fake clock never moved, so no timeout can have ended it. */
+    EXPECT_UINT(loop_now(&l), TEST_START_MS);
     EXPECT_UINT(u.stats.failed, 1);
     EXPECT_UINT(u.stats.timeouts, 0);
     /* A refused try is tried again while tries are left. */
@@ -531,7 +693,7 @@ static void test_max_pending_refuses(void)
     q2 = upstream_ask(&b.up, &b.server.addr, &b.q, true, record_done, &o[2]);
     CU_ASSERT_PTR_NOT_NULL(q2);
     EXPECT_UINT(b.up.stats.refused, 1);
-    run_until(&b.loop, &o[2].calls, 1, TEST_WAIT_MS);
+    advance_to(&b.loop, TEST_START_MS + TEST_TIMEOUT_MS);
     EXPECT_INT(o[1].result, UPSTREAM_TIMEOUT);
     EXPECT_INT(o[2].result, UPSTREAM_TIMEOUT);
     EXPECT_UINT(o[0].calls + o[1].calls + o[2].calls, 2);
@@ -556,7 +718,8 @@ static void test_cancel_calls_nothing(void)
     uint8_t reply[DNS_UDP_MAX];
     size_t len = write_reply(reply, sizeof reply, query_id(data, (size_t)n), HDR_QR, &b.q);
     sendto(b.server.fd, reply, len, 0, (const struct sockaddr *)&client.ss, client.len);
-    run_for(&b.loop, 3 * TEST_TIMEOUT_MS);
+    run_for(&b.loop, TEST_SETTLE_MS);
+    advance_to(&b.loop, TEST_START_MS + 3 * TEST_TIMEOUT_MS);
     EXPECT_UINT(b.out.calls, 0);
     EXPECT_UINT(b.up.stats.replies, 0);
     EXPECT_UINT(b.up.stats.timeouts, 0);
@@ -604,7 +767,7 @@ static void test_callback_asks_and_cancels(void)
     EXPECT_INT(c.first.result, UPSTREAM_REPLY);
     CU_ASSERT_PTR_NOT_NULL(c.next);
     EXPECT_UINT(b.up.pending, 1);
-    run_until(&b.loop, &c.next_out.calls, 1, TEST_WAIT_MS);
+    advance_to(&b.loop, TEST_START_MS + TEST_TIMEOUT_MS);
     EXPECT_INT(c.next_out.result, UPSTREAM_TIMEOUT);
     EXPECT_UINT(c.victim_out.calls, 0);
     EXPECT_UINT(b.up.pending, 0);
@@ -672,7 +835,7 @@ static void test_free_with_queries_in_flight(void)
     EXPECT_UINT(b.up.pending, 5);
     upstream_free(&b.up);
     EXPECT_UINT(b.up.pending, 0);
-    run_for(&b.loop, TEST_TIMEOUT_MS + 20);
+    advance_to(&b.loop, TEST_START_MS + 3 * TEST_TIMEOUT_MS);
     EXPECT_UINT(b.out.calls, 0);
     close(b.server.fd);
     loop_free(&b.loop);
@@ -708,6 +871,10 @@ void test_upstream_register(void)
                 test_reply_from_other_port_never_arrives);
     CU_add_test(s, "no reply: TIMEOUT after every try, each with its own ID and port",
                 test_timeout_after_every_try);
+    CU_add_test(s, "each try times out exactly one timeout after it is sent (fake clock)",
+                test_tries_due_one_timeout_apart);
+    CU_add_test(s, "pending queries keep their own timers (fake clock)",
+                test_pending_queries_keep_their_own_timers);
     CU_add_test(s, "a closed port: FAILED at once", test_closed_port_fails_fast);
     CU_add_test(s, "no socket: FAILED, from the loop", test_no_socket_fails_from_the_loop);
     CU_add_test(s, "max_pending: one more is refused", test_max_pending_refuses);
