@@ -84,6 +84,9 @@ STEP_LAUNCH_8   := tests/with-sandbox.sh
 STEP_NEEDS_8    := $(SANDBOX_SERVER)
 STEP_LAUNCH_9   := tests/with-sandbox.sh
 STEP_NEEDS_9    := $(SANDBOX_SERVER)
+# The sandbox's port (see `make sandbox` below); defined before it is exported, or the export
+# would leave it defined and empty and the ?= would do nothing.
+SANDBOX_PORT ?= 5300
 export ROOT_HINTS NS_PORT SANDBOX_PORT
 
 # Arguments for `make step-N ARGS='--trace'`, and what `make grade` grades.
@@ -143,7 +146,6 @@ $(foreach d,$(STEP_DIRS),$(eval $(call STEP_RULES,$(d),$(call step_num,$(d)))))
 # SANDBOX_PORT, in the background, for the iterative resolver of step 7 to walk.
 # tests/sandbox.sh starts and stops them: PIDs in $(BUILD)/sandbox/pids, a log per address
 # beside them. Starting a running sandbox, or stopping a stopped one, says so and succeeds.
-SANDBOX_PORT ?= 5300
 .PHONY: sandbox sandbox-stop
 sandbox: $(SANDBOX_SERVER)
 	@SANDBOX_BINARY=$(SANDBOX_SERVER) SANDBOX_DIR=$(BUILD)/sandbox SANDBOX_PORT=$(SANDBOX_PORT) \
@@ -223,6 +225,8 @@ help:
 	@echo 'make bench            the servers against NSD, unbound and the floor (dnsperf): one table;'
 	@echo '                      then make bench-cost: queries each resolver sends (needs root, unbound)'
 	@echo 'make chaos            the resolvers against forged replies and broken name servers'
+	@echo '                      (docs/hardening.md)'
+	@echo 'make soak             10 minutes of mixed load on step 9, the sandbox partly down'
 	@echo '                      (docs/hardening.md)'
 	@echo 'make format           clang-format the C sources'
 	@echo 'make clean            remove build/'
