@@ -16,27 +16,9 @@ size_t buf_remaining(const struct buf_reader *r)
     return r->err ? 0 : r->len - r->pos;
 }
 
-/* True if `n` more bytes can be read; otherwise marks the reader failed. The
- * comparison is written as n > len - pos so it cannot overflow. */
-static bool reader_has(struct buf_reader *r, size_t n)
-{
-    if (r->err || n > r->len - r->pos) {
-        r->err = true;
-        return false;
-    }
-    return true;
-}
-
-uint8_t buf_read_u8(struct buf_reader *r)
-{
-    if (!reader_has(r, 1))
-        return 0;
-    return r->data[r->pos++];
-}
-
 uint16_t buf_read_u16(struct buf_reader *r)
 {
-    if (!reader_has(r, 2))
+    if (!buf_reader_has(r, 2))
         return 0;
     const uint8_t *p = r->data + r->pos;
     r->pos += 2;
@@ -45,26 +27,16 @@ uint16_t buf_read_u16(struct buf_reader *r)
 
 uint32_t buf_read_u32(struct buf_reader *r)
 {
-    if (!reader_has(r, 4))
+    if (!buf_reader_has(r, 4))
         return 0;
     const uint8_t *p = r->data + r->pos;
     r->pos += 4;
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-void buf_read_bytes(struct buf_reader *r, uint8_t *out, size_t n)
-{
-    if (!reader_has(r, n)) {
-        memset(out, 0, n);
-        return;
-    }
-    memcpy(out, r->data + r->pos, n);
-    r->pos += n;
-}
-
 void buf_skip(struct buf_reader *r, size_t n)
 {
-    if (reader_has(r, n))
+    if (buf_reader_has(r, n))
         r->pos += n;
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
  * Every read and write is checked against the buffer's end. The first one that
@@ -45,15 +46,42 @@ static inline bool buf_reader_ok(const struct buf_reader *r)
 /* Bytes left between pos and the end (0 once the error is set). */
 size_t buf_remaining(const struct buf_reader *r);
 
+/* True if `n` more bytes can be read; otherwise marks the reader failed. The
+ * comparison is written as n > len - pos so it cannot overflow. */
+static inline bool buf_reader_has(struct buf_reader *r, size_t n)
+{
+    if (r->err || n > r->len - r->pos) {
+        r->err = true;
+        return false;
+    }
+    return true;
+}
+
 /* Each read advances pos by the value's size. If fewer bytes remain, the
- * error is set, pos does not move, and the read returns 0. */
-uint8_t buf_read_u8(struct buf_reader *r);
+ * error is set, pos does not move, and the read returns 0. buf_read_u8() and
+ * buf_read_bytes() are inline: reading a name makes one of each per label,
+ * 254 for a name of 127 one-letter labels, and a call costs more than the
+ * read itself. */
+static inline uint8_t buf_read_u8(struct buf_reader *r)
+{
+    if (!buf_reader_has(r, 1))
+        return 0;
+    return r->data[r->pos++];
+}
 uint16_t buf_read_u16(struct buf_reader *r);
 uint32_t buf_read_u32(struct buf_reader *r);
 
 /* Copies `n` bytes into `out` and advances; on failure sets the error and
  * fills `out` with zeros. */
-void buf_read_bytes(struct buf_reader *r, uint8_t *out, size_t n);
+static inline void buf_read_bytes(struct buf_reader *r, uint8_t *out, size_t n)
+{
+    if (!buf_reader_has(r, n)) {
+        memset(out, 0, n);
+        return;
+    }
+    memcpy(out, r->data + r->pos, n);
+    r->pos += n;
+}
 
 /* Advances by `n` bytes without copying them; fails as above. */
 void buf_skip(struct buf_reader *r, size_t n);

@@ -35,6 +35,13 @@ enum name_status msg_read_rr(struct buf_reader *r, struct msg_rr *rr)
     return buf_reader_ok(r) ? NAME_OK : NAME_ERR_TRUNCATED;
 }
 
+/* Every question a query may carry can be echoed in a reply of DNS_UDP_MAX
+ * bytes: the header, then names of MSG_QUESTION_OCTETS_MAX octets in all,
+ * each with its QTYPE and QCLASS. */
+_Static_assert(DNS_HEADER_SIZE + MSG_QUESTION_OCTETS_MAX + MSG_QUESTIONS_MAX * DNS_QUESTION_FIXED <=
+                   DNS_UDP_MAX,
+               "the questions of a query must fit in a 512-byte reply");
+
 int msg_parse_query(const uint8_t *data, size_t len, struct msg_query *q)
 {
     struct buf_reader r;

@@ -60,11 +60,18 @@ enum {
     MSG_QUESTIONS_MAX = 16,
     /* The octets all the questions' names of one query may add up to, once
      * their pointers are followed. Each question costs work in proportion to
-     * its name (reading it, looking it up, writing it back), and 16 names of
-     * 255 octets made of pointers into one another fit in a 361-byte query:
-     * without a bound that query costs 60 times a normal one. 1024 octets is
-     * 16 names of 64, four times what any real query needs. */
-    MSG_QUESTION_OCTETS_MAX = 1024,
+     * its name (reading it, looking it up, writing it back, twice for a
+     * wildcard's answer), and 16 names of 255 octets made of pointers into
+     * one another fit in a 361-byte query. A real query has one question
+     * (RFC 9619) of at most 255 octets; 300 leaves room for a second short
+     * one, or for 16 names of 18 (www.example.com. is 17), which is what
+     * several questions are for here. With 1024, four 255-octet names under
+     * a wildcard cost step 5 38 normal queries of instructions and 2.3 to
+     * 2.7 of CPU; with 300, no query it answers costs more CPU than the
+     * deepest single name (docs/performance.md, "The worst query"). And the
+     * questions always fit in a 512-byte reply, to be echoed there (msg.c
+     * checks it). */
+    MSG_QUESTION_OCTETS_MAX = 300,
     /* Records a query may carry in its additional section: an EDNS OPT (RFC
      * 6891) and a TSIG (RFC 8945). More is malformed, and each would be one
      * more name to read. */

@@ -194,35 +194,38 @@ size_t name_suffix_hashes(const struct name *n, size_t offset[NAME_LABELS_MAX],
 {
     size_t count = 0;
     /* Bounded by n->len: each pass moves past one label, and a name of at
-     * most 255 octets has fewer than NAME_LABELS_MAX labels. */
-    for (size_t off = 0; off < n->len && n->wire[off] != 0 && count < NAME_LABELS_MAX;
+     * most 255 octets has fewer than NAME_LABELS_MAX labels. A label must end
+     * before the name's last byte (the root), so the loop below reads only
+     * bytes of the name. */
+    for (size_t off = 0; n->wire[off] != 0 && off + 1u + n->wire[off] < n->len &&
+                         count < NAME_LABELS_MAX;
          off += 1 + (size_t)n->wire[off])
         offset[count++] = off;
-    if (count == 0)
-        return 0;
-    /* One pass over the bytes from the root up: the hash so far is that of
-     * the suffix from the current byte, and at the start of a label it is
-     * that label's suffix hash. The root's byte is 0 and adds nothing. */
+    /* One pass over the bytes from the root up, a label at a time: the hash
+     * so far is that of the suffix after the current label, so once the
+     * label's bytes are in it is that label's suffix hash. The root's byte
+     * is 0 and adds nothing, but it is a place: the powers start at B. */
     uint32_t h = 0, power = NAME_HASH_BASE;
-    size_t i = count - 1;
-    for (size_t k = n->len - 1u; k-- > 0;) {
-        h += name_fold(n->wire[k]) * power;
-        power *= NAME_HASH_BASE;
-        if (k == offset[i]) {
-            hash[i] = h;
-            if (i-- == 0)
-                break;
+    /* Bounded by count, then by each label's length byte (at most 63). */
+    for (size_t i = count; i-- > 0;) {
+        const uint8_t *label = n->wire + offset[i];
+        for (size_t k = 1 + (size_t)label[0]; k-- > 0;) {
+            h += name_fold(label[k]) * power;
+            power *= NAME_HASH_BASE;
         }
+        hash[i] = h;
     }
     return count;
 }
 
 /* Equal wire forms, ignoring case. Length bytes are below 64 and so never
- * change under name_fold(), which lets the whole form be compared at once. */
+ * change under name_fold(), which lets the whole form be compared at once.
+ * Equal bytes need no folding, and most names compared equal are the same
+ * bytes (a question asked twice, a name and the zone's copy of it). */
 static bool name_wire_equal(const uint8_t *a, const uint8_t *b, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        if (name_fold(a[i]) != name_fold(b[i]))
+        if (a[i] != b[i] && name_fold(a[i]) != name_fold(b[i]))
             return false;
     return true;
 }

@@ -86,9 +86,11 @@ size_t resp_write(uint8_t *out, size_t max, const struct hdr *query,
         buf_write_u16(&w, questions[i].qclass);
     }
     if (!buf_writer_ok(&w)) {
-        /* Not even the questions fit (several long ones can pass 512 bytes):
-         * the header alone, with TC, tells the client to ask over TCP. NSD
-         * does the same; silence would only make it retry the same query. */
+        /* Not even the questions fit. The questions of a query always fit
+         * in 512 bytes (msg_parse_query() bounds their octets), so only a
+         * smaller `max` gets here: the header alone, with TC, tells the
+         * client to ask over TCP. NSD does the same; silence would only make
+         * it retry the same query. */
         h.qdcount = 0;
         hdr_set_flag(&h, HDR_TC, true);
         buf_writer_rollback(&w, 0);

@@ -46,18 +46,45 @@ enum {
  *   SIGHUP           stop. NSD reloads its zones on SIGHUP, but these steps
  *                    read theirs once; and a server whose terminal has gone
  *                    away should go too, not hold port 2053 unseen
+ *   SIGXCPU          stop: the CPU-time limit (ulimit -t) is reached, and the
+ *                    kernel sends SIGKILL at the hard limit; stopping now
+ *                    leaves a line that says why
  *   SIGUSR1          a log line, and answering goes on: NSD logs its counters
  *                    here, and a step that keeps counters will
  *   SIGPIPE          ignored: a write to a pipe nobody reads (--trace | head)
  *                    then fails with EPIPE, which the trace reports, instead
  *                    of killing the server without a word
+ *   SIGXFSZ          ignored, for the same reason: a write past the file-size
+ *                    limit (ulimit -f, --trace > file) fails with EFBIG
  *   SIGUSR2          ignored: it means nothing here, and a stray one should
  *                    not kill the server
- * The others keep their default action: SIGKILL and SIGSTOP cannot be caught,
- * and a fault (SIGSEGV, SIGABRT, SIGFPE, ...) must still end the process.
+ *   SIGALRM, SIGVTALRM, SIGPROF
+ *                    ignored: the timers that send them are never set here
+ *                    (the loop's timeouts are its own); a profiler that sets
+ *                    one installed its handler before main(), and keeps it
+ *   SIGIO (SIGPOLL)  ignored: no descriptor is in O_ASYNC mode, so one can
+ *                    only be stray
+ *   SIGPWR           ignored (Linux): a power monitor tells init, and init
+ *                    stops services with SIGTERM
+ *   SIGSTKFLT        ignored (Linux): the kernel never sends it
+ *   SIGRTMIN..SIGRTMAX
+ *                    ignored: a real-time signal means what a program makes
+ *                    it mean, and this one gives them no meaning
+ * The others keep their default action. SIGKILL and SIGSTOP cannot be caught;
+ * a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP) must
+ * still end the process, with a core to debug; SIGCHLD, SIGURG, SIGWINCH and
+ * SIGCONT are ignored by default; SIGTSTP, SIGTTIN and SIGTTOU stop the
+ * process for job control, as a shell expects.
  */
-static const int server_handled_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1};
+static const int server_handled_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGXCPU, SIGUSR1};
 enum { SERVER_HANDLED_SIGNALS = sizeof server_handled_signals / sizeof server_handled_signals[0] };
+
+/* Ignored on purpose, as the table says. server_ignore_signals() adds the
+ * ones not every system has: SIGIO, SIGPWR, SIGSTKFLT, the real-time ones. */
+static const int server_ignored_signals[] = {
+    SIGPIPE, SIGXFSZ, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
+};
+enum { SERVER_IGNORED_SIGNALS = sizeof server_ignored_signals / sizeof server_ignored_signals[0] };
 
 /* Set by the handler, read by the loop. */
 static volatile sig_atomic_t server_stop_signal; /* the signal that asked to stop, or 0 */
@@ -94,8 +121,23 @@ static const char *server_signal_name(int sig)
         return "SIGQUIT";
     case SIGHUP:
         return "SIGHUP";
+    case SIGXCPU:
+        return "SIGXCPU";
     default:
         return "a signal";
+    }
+}
+
+/* What the stop line adds after the signal's name. */
+static const char *server_stop_reason(int sig)
+{
+    switch (sig) {
+    case SIGHUP:
+        return " (nothing to reload at this stage)";
+    case SIGXCPU:
+        return " (the CPU time limit is reached)";
+    default:
+        return "";
     }
 }
 
@@ -145,6 +187,56 @@ static void server_on_signal(int sig)
     errno = saved;
 }
 
+/* Ignores `sig` if it still has its default action. A handler installed
+ * before main() stays: a profiler's for SIGPROF (gcc -pg), say. */
+static int server_ignore(int sig)
+{
+    struct sigaction old;
+    if (sigaction(sig, NULL, &old) != 0)
+        return -1;
+    if (old.sa_handler != SIG_DFL)
+        return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, NULL);
+}
+
+/* Ignores the signals of server_ignored_signals[], then those of the table
+ * that only some systems have. */
+static int server_ignore_signals(void)
+{
+    for (size_t i = 0; i < SERVER_IGNORED_SIGNALS; i++) {
+        if (server_ignore(server_ignored_signals[i]) != 0)
+            return -1;
+    }
+#ifdef SIGIO
+    if (server_ignore(SIGIO) != 0) /* SIGPOLL on Linux: the same number */
+        return -1;
+#elif defined(SIGPOLL)
+    if (server_ignore(SIGPOLL) != 0)
+        return -1;
+#endif
+#ifdef SIGPWR
+    if (server_ignore(SIGPWR) != 0)
+        return -1;
+#endif
+#ifdef SIGSTKFLT
+    if (server_ignore(SIGSTKFLT) != 0)
+        return -1;
+#endif
+#ifdef SIGRTMIN
+    /* Bounded by SIGRTMAX: some 30 signals (SIGRTMIN and SIGRTMAX are
+     * functions in glibc, which keeps the first few for its threads). */
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++) {
+        if (server_ignore(sig) != 0)
+            return -1;
+    }
+#endif
+    return 0;
+}
+
 /* Opens the self-pipe, both ends non-blocking and closed on exec. */
 static int server_pipe_open(void)
 {
@@ -180,8 +272,7 @@ static int server_signals(void)
         if (sigaction(server_handled_signals[i], &sa, NULL) != 0)
             return -1;
     }
-    sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &sa, NULL) != 0 || sigaction(SIGUSR2, &sa, NULL) != 0)
+    if (server_ignore_signals() != 0)
         return -1;
     /* The mask inherited from our parent might block some of them. */
     return sigprocmask(SIG_UNBLOCK, &handled, NULL);
@@ -741,7 +832,7 @@ int server_main(const struct server_step *step, int argc, char **argv)
     }
     if (status == 0)
         log_info("stopped by %s%s", server_signal_name(server_stop_signal),
-                 server_stop_signal == SIGHUP ? " (nothing to reload at this stage)" : "");
+                 server_stop_reason(server_stop_signal));
     if (step->report != NULL && n_fds == 1) /* with workers, each has reported its own */
         step->report(step->ctx, "at exit");
     return status;

@@ -388,12 +388,59 @@ def many_questions_query(qid):
     return q
 
 
+QUESTION_OCTETS_MAX = 300  # MSG_QUESTION_OCTETS_MAX (common/msg.h): names a query may hold
+WILD = "wild.example.com"  # *.wild.example.com answers every name below it with a TXT record
+TXT = 16
+
+
+def questions_query(qid, questions):
+    """A query of the given (name, qtype) questions, every name written in full."""
+    q = struct.pack(">HHHHHH", qid, 0x0100, len(questions), 0, 0, 0)
+    for name, qtype in questions:
+        q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".") if l) + b"\0"
+        q += struct.pack(">HH", qtype, 1)
+    return q
+
+
+def wild_names(octets):
+    """Names under WILD, one per entry of `octets` (each name's length on the wire): a first
+    label of its own (b, c, d, ...), then as many one-letter labels as fit, the most labels there
+    can be in that length (one of two letters when the length is odd). A name shares all but its
+    first label with a longer one, so a reply to several of them is short enough to be written
+    out (names that shared nothing but WILD would make a reply of 4 x 255 octets a header with
+    TC, which costs less)."""
+    names = []
+    wild = sum(len(l) + 1 for l in WILD.split(".")) + 1  # 18 octets, the root included
+    for i, n in enumerate(octets):
+        free = n - wild - 2  # after the label of its own
+        odd = free % 2  # then one label "aa", 3 octets; the others "a", 2 octets each
+        labels = ["a"] * ((free - 3 * odd) // 2) + ["aa"] * odd
+        names.append(".".join([chr(ord("b") + i)] + labels + [WILD]))
+    return names
+
+
+def wild_query(qid, octets):
+    return questions_query(qid, [(name, TXT) for name in wild_names(octets)])
+
+
 # name, what it is, the query's bytes (ID 0: the sender sets it)
 HOSTILE = [
     ("normal", "www.example.com A: a normal answer", lambda: dns_query(0, "www.example.com")),
     ("deep", "the deepest name, NXDOMAIN", lambda: dns_query(0, deep_name())),
     ("deep-wild", "the deepest name under a wildcard", lambda: dns_query(0, deep_name("wild.example.com"), 16)),
     ("16 questions", "16 questions of up to 255 octets in 361 bytes", lambda: many_questions_query(0)),
+    # Several questions each answered by the wildcard, whose answer repeats the name: four of 255
+    # octets, the dearest query step 5 answered before MSG_QUESTION_OCTETS_MAX was lowered from
+    # 1024 to 300 (now FORMERR); then the dearest within 300 octets, in two long names or in as
+    # many short ones as fit; and 16 questions that each follow two CNAMEs (ftp -> web -> www).
+    ("4 wild 255", "4 names of 255 octets under the wildcard, 1,020 octets",
+     lambda: wild_query(0, [255] * 4)),
+    ("wild 300", "2 names under the wildcard, 255 + 45 = 300 octets",
+     lambda: wild_query(0, [255, QUESTION_OCTETS_MAX - 255])),
+    ("15 wild", "15 names of 20 octets under the wildcard, 300 octets",
+     lambda: wild_query(0, [20] * 15)),
+    ("16 chains", "16 times ftp.example.com A, 2 CNAMEs each, 272 octets",
+     lambda: questions_query(0, [("ftp.example.com", 1)] * 16)),
 ]
 
 

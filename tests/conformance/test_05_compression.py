@@ -412,24 +412,22 @@ def test_sixteen_questions_are_answered(asker, step):
 
 
 @pytest.mark.stage(5, until=6)
-def test_questions_over_512_bytes_get_tc(asker, step):
-    """Eight questions of 110 octets that share nothing but the root: even compressed, the
-    questions alone pass 512 bytes. The reply is the header alone with TC=1 and QDCOUNT 0 (as NSD
-    does): silence would make the client retry the same query until it gave up."""
-    questions = []
-    for i in range(8):
-        labels = [bytes([ord("a") + i]) * 20 + str(k).encode() for k in range(5)]  # 5 x 21
-        questions.append(b"".join(bytes([len(l)]) + l for l in labels) + b"\x00" + A_IN)
-    sent = multi_query(0x5C20, questions)
-    what = "a query of 8 questions of 110 octets"
+def test_the_most_question_octets_are_answered(asker, step):
+    """Two questions whose names add up to 300 octets, the most a query may carry (a 255-octet
+    name and a 45-octet one, sharing nothing but the root): both answered (REFUSED: neither is
+    ours), both echoed, no TC. 300 octets of names and 16 questions always fit in 512 bytes
+    (12 + 300 + 16 x 4), so a reply can always repeat its questions."""
+    sent = multi_query(0x5C20, [NAME_255 + A_IN, NAME_45 + A_IN])
+    what = "a query of two questions, 255 + 45 = 300 octets of names"
     raw = asker.client.exchange(sent, what=what)
     if not answers_several_questions(raw, sent, what, step):
         return
-    g.expect_header(raw, sent, what=f"the reply to {what}", step=step, qr=1, tc=1, qdcount=0,
-                    ancount=0, nscount=0, arcount=0,
-                    extra_hints=["when not even the questions fit in 512 bytes, the reply is the "
-                                 "header alone with TC=1 (the client then asks over TCP)"])
-    g.expect_bytes(raw, raw[:g.HEADER_SIZE], f"the reply to {what} (the header alone)", sent=sent)
+    g.expect_header(raw, sent, what=f"the reply to {what}", step=step, qr=1, tc=0, qdcount=2,
+                    rcode=g.REFUSED,
+                    extra_hints=["names that add up to 300 octets are answered; more is FORMERR "
+                                 "(the work a query costs grows with the octets of its names)"])
+    expect_questions_echoed(raw, sent, what)
+    parse_reply(raw, sent, what)
 
 
 @pytest.mark.stage(5, until=6)
@@ -461,21 +459,30 @@ def expect_formerr(client, step, sent, reason):
                    hints=["a FORMERR reply is the header alone: the questions are not echoed"])
 
 
-L63 = b"\x3f" + b"a" * 63  # a 63-octet label
 NAME_255 = (b"\x3f" + b"a" * 63 + b"\x3f" + b"b" * 63 + b"\x3f" + b"c" * 63
             + b"\x3d" + b"d" * 61 + b"\x00")  # 64 + 64 + 64 + 62 + 1 = 255 octets
+NAME_45 = b"\x2b" + b"e" * 43 + b"\x00"  # 44 + 1 = 45 octets: 255 + 45 = 300
+NAME_47 = b"\x2d" + b"e" * 45 + b"\x00"  # 46 + 1 = 47 octets: 255 + 47 = 302
+X_ROOT = b"\x01x\x00"  # x., 3 octets: at offset 12 when it is the first question
 Q2_AT = g.HEADER_SIZE + len(WWW_Q) + 4  # where a question after WWW_Q + A_IN starts: 32 (0x20)
 
 
+def labels(*sizes):
+    """Labels of the given lengths ("a" * n each), without the root: 1 + n octets each."""
+    return b"".join(bytes([n]) + b"a" * n for n in sizes)
+
+
 def pointer_chain_over_255():
-    """Four questions: a63. then a63 + a pointer to the one before, three times: the names are 65,
-    129, 193 and 257 octets long; only the last is too long."""
-    questions = [L63 + b"\x00" + A_IN]  # at offset 12
-    starts = [g.HEADER_SIZE]
-    for _ in range(3):
-        questions.append(L63 + struct.pack("!H", 0xC000 | starts[-1]) + A_IN)
-        starts.append(starts[-1] + len(questions[-2]))
-    return questions
+    """Four questions: x., y + a pointer to it, z + a pointer to that, then 250 octets of labels
+    + a pointer to z.y.x. (7 octets): the last name is 257 octets, reached through three pointers.
+    The names add up to 3 + 5 + 7 + 257 = 272 octets, under the 300 a query may carry: only the
+    length of the last one is wrong."""
+    return [
+        X_ROOT + A_IN,  # at 12
+        b"\x01y\xc0\x0c" + A_IN,  # at 19: y.x.
+        b"\x01z" + struct.pack("!H", 0xC000 | 19) + A_IN,  # at 27: z.y.x.
+        labels(63, 63, 63, 57) + struct.pack("!H", 0xC000 | 27) + A_IN,  # 250 + 7 octets
+    ]
 
 
 HOSTILE = [
@@ -493,9 +500,10 @@ HOSTILE = [
                                       b"\x05zone4\x04test\x00" + A_IN]),
                  "the first name ends with a pointer forward, into the second question",
                  id="forward-pointer-into-question-2"),
-    pytest.param(multi_query(0xE507, [NAME_255 + A_IN, b"\x01x\xc0\x0c" + A_IN]),
-                 "the second name is x + a pointer to a 255-octet name: 257 octets",
-                 id="pointer-makes-a-name-over-255"),
+    pytest.param(multi_query(0xE507, [X_ROOT + A_IN,
+                                      labels(63, 63, 63, 61) + b"\xc0\x0c" + A_IN]),
+                 "the second name is 254 octets of labels + a pointer to x. (3 octets): 257 "
+                 "octets", id="pointer-makes-a-name-over-255"),
     pytest.param(multi_query(0xE508, pointer_chain_over_255()),
                  "a chain of pointers builds a 257-octet name in the fourth question",
                  id="pointer-chain-over-255"),
@@ -507,8 +515,11 @@ HOSTILE = [
                              + [struct.pack("!HHH", 0xC000 | (12 + 64 * (i % 3)), 1, 1)
                                 for i in range(15)]),
                  "16 names of 127 to 255 octets in 361 bytes, each a pointer into the first: more "
-                 "than 1024 octets of names, whose work would cost 60 normal queries",
-                 id="question-octets-over-1024"),
+                 "than 300 octets of names, whose work would cost 60 normal queries",
+                 id="question-octets-over-300"),
+    pytest.param(multi_query(0xE50C, [NAME_255 + A_IN, NAME_47 + A_IN]),
+                 "a 255-octet name and a 47-octet one: 302 octets of names, 2 more than a query "
+                 "may carry", id="question-octets-302"),
 ]
 
 

@@ -898,6 +898,74 @@ static void test_hash_ignores_case(void)
     CU_ASSERT_NOT_EQUAL(name_hash(d.wire, d.len), name_hash(e.wire, e.len));
 }
 
+/* Checks name_suffix_hashes() on `n`: one entry per label, offset[i] where label i starts,
+ * hash[i] what name_hash() says of the suffix from there. */
+static void expect_suffix_hashes(const struct name *n)
+{
+    size_t offset[NAME_LABELS_MAX];
+    uint32_t hash[NAME_LABELS_MAX];
+    size_t count = name_suffix_hashes(n, offset, hash);
+    EXPECT_UINT(count, name_label_count(n));
+    size_t off = 0;
+    /* Bounded by count (at most 127 labels). */
+    for (size_t i = 0; i < count && off < n->len; i++) {
+        EXPECT_UINT(offset[i], off);
+        EXPECT_UINT(hash[i], name_hash(n->wire + off, n->len - off));
+        off += 1 + (size_t)n->wire[off];
+    }
+}
+
+static void test_suffix_hashes(void)
+{
+    /* Labels of 1 to 63 octets, letter case mixed, the deepest name there is (127 labels). */
+    static const char *const texts[] = {
+        "a.",
+        "www.Example.COM.",
+        "x.yy.zzz.WWWW.",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b.",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) { /* four names */
+        struct name n = from_text(texts[i]);
+        expect_suffix_hashes(&n);
+    }
+    char deep[2 * 127 + 1];
+    for (int i = 0; i < 127; i++) { /* "a.a. ... a.": 127 labels, 255 octets */
+        deep[2 * i] = 'a';
+        deep[2 * i + 1] = '.';
+    }
+    deep[2 * 127] = '\0';
+    struct name n = from_text(deep);
+    EXPECT_UINT(n.len, NAME_WIRE_MAX);
+    expect_suffix_hashes(&n);
+    /* The root has no label, so no suffix hash. */
+    struct name root = from_text(".");
+    size_t offset[NAME_LABELS_MAX];
+    uint32_t hash[NAME_LABELS_MAX];
+    EXPECT_UINT(name_suffix_hashes(&root, offset, hash), 0);
+}
+
+static void test_hash_prepend(void)
+{
+    /* The walk down the tree hashes each child from its parent: a label put in front of a
+     * name's hash gives the longer name's hash, as name_hash() computes it whole. From the root
+     * down to a.Example.COM., then a 63-octet label in front of that. */
+    struct name n = from_text("a.Example.COM.");
+    size_t len = 1;                                   /* the root */
+    uint32_t hash = name_hash(n.wire + n.len - 1, 1); /* its byte is 0, which adds nothing */
+    EXPECT_UINT(hash, 0);
+    static const size_t starts[] = {10, 2, 0};                      /* COM, Example, a */
+    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) { /* three labels */
+        hash = name_hash_prepend(hash, len, n.wire + starts[i]);
+        len = n.len - starts[i];
+        EXPECT_UINT(hash, name_hash(n.wire + starts[i], len));
+    }
+    struct name lower = from_text("a.example.com.");
+    EXPECT_UINT(hash, name_hash(lower.wire, lower.len)); /* letter case aside */
+    struct name longer =
+        from_text("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.a.example.com.");
+    EXPECT_UINT(name_hash_prepend(hash, len, longer.wire), name_hash(longer.wire, longer.len));
+}
+
 static void test_lower(void)
 {
     struct name n = from_text("WwW.ExAmPle.COM.");
@@ -1018,6 +1086,8 @@ void test_name_register(void)
     CU_add_test(s, "strerror", test_strerror);
     CU_add_test(s, "equal ignores ASCII case only", test_equal_ignores_case);
     CU_add_test(s, "hash ignores case", test_hash_ignores_case);
+    CU_add_test(s, "suffix hashes: each is name_hash() of its suffix", test_suffix_hashes);
+    CU_add_test(s, "hash prepend: parent's hash + label = the child's", test_hash_prepend);
     CU_add_test(s, "lower", test_lower);
     CU_add_test(s, "label count", test_label_count);
     CU_add_test(s, "is_subdomain", test_is_subdomain);

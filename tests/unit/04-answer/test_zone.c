@@ -220,6 +220,47 @@ static void test_add_and_find(void)
     zone_free(z);
 }
 
+/* zone_find_child() of `label` under `parent`, with the hash a walk down computes for it. */
+static const struct zone_node *child_of(const struct zone *z, const struct zone_node *parent,
+                                        const uint8_t *label)
+{
+    uint32_t hash = name_hash_prepend(parent->hash, parent->name.len, label);
+    return zone_find_child(z, parent, label, hash);
+}
+
+static void test_find_child(void)
+{
+    struct zone *z = new_zone("example.com.");
+    ADD(z, "www.example.com.", DNS_TYPE_A, 300, a1);
+    ADD(z, "www.b.example.com.", DNS_TYPE_A, 300, a2); /* b.example.com.: a node with no data */
+    const struct zone_node *www_node = node_at(z, "www.example.com.");
+    const struct zone_node *b = node_at(z, "b.example.com.");
+    const struct zone_node *www_b = node_at(z, "www.b.example.com.");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(www_node);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(www_b);
+
+    static const uint8_t www_label[] = {3, 'w', 'w', 'w'};
+    static const uint8_t www_upper[] = {3, 'W', 'w', 'W'};
+    static const uint8_t b_label[] = {1, 'b'};
+    static const uint8_t ftp_label[] = {3, 'f', 't', 'p'};
+    static const uint8_t ww_label[] = {2, 'w', 'w'};
+    /* Hits, one level and two levels down, and without letter case. */
+    CU_ASSERT_PTR_EQUAL(child_of(z, z->apex, www_label), www_node);
+    CU_ASSERT_PTR_EQUAL(child_of(z, z->apex, www_upper), www_node);
+    CU_ASSERT_PTR_EQUAL(child_of(z, z->apex, b_label), b);
+    CU_ASSERT_PTR_EQUAL(child_of(z, b, www_label), www_b);
+    CU_ASSERT_PTR_EQUAL(child_of(z, b, www_upper), www_b);
+    /* Misses: a label nobody has, a shorter one, a child of a leaf. */
+    CU_ASSERT_PTR_NULL(child_of(z, z->apex, ftp_label));
+    CU_ASSERT_PTR_NULL(child_of(z, z->apex, ww_label));
+    CU_ASSERT_PTR_NULL(child_of(z, www_node, www_label));
+    /* The parent counts, not only the hash and the label: www.example.com.'s own hash, asked
+     * under b.example.com., finds nothing (www.b.example.com. has another hash). */
+    CU_ASSERT_PTR_NULL(zone_find_child(z, b, www_label, www_node->hash));
+    zone_free(z);
+}
+
 static void test_owner_case_kept(void)
 {
     struct zone *z = new_zone("example.com.");
@@ -625,6 +666,7 @@ void test_zone_register(void)
     CU_add_test(s, "RDATA over 65535 bytes refused", test_rdata_too_long);
     CU_add_test(s, "zone_new: the apex alone", test_new_zone);
     CU_add_test(s, "zone_add, zone_find_node, zone_node_rrset", test_add_and_find);
+    CU_add_test(s, "zone_find_child: hit, miss, letter case", test_find_child);
     CU_add_test(s, "owner case kept, found without case", test_owner_case_kept);
     CU_add_test(s, "empty non-terminals are nodes", test_empty_non_terminals);
     CU_add_test(s, "is_cut below the apex only", test_cuts);

@@ -371,6 +371,65 @@ static void test_write_many_names(void)
     }
 }
 
+/* `n` with the letters of its first label upper-cased where `mask` has a bit (bit k: letter k). */
+static struct name spelled(const struct name *n, unsigned mask)
+{
+    struct name out = *n;
+    for (unsigned k = 0; k < out.wire[0]; k++) /* the first label's letters */
+        if (mask & (1u << k))
+            out.wire[1 + k] = (uint8_t)(out.wire[1 + k] - ('a' - 'A'));
+    return out;
+}
+
+static void test_write_misses_bounded(void)
+{
+    /* Spellings of one name that differ only in letter case hash alike (the hash ignores case)
+     * but are other bytes, and a pointer repeats bytes: each earlier spelling is a hash match
+     * that costs a read and fails. Spelling k meets k of them, so the misses add up fast:
+     * 1 + 2 + ... + 7 = 28 after seven, 32 during the eighth, where the table stops reading. */
+    static uint8_t out[1024];
+    struct buf_writer w;
+    struct compress_table t;
+    start_message(&w, out, sizeof out, &t);
+    struct name first = from_text("abcdef.example.com.");
+    compress_write_name(&w, &t, &first);
+    EXPECT_UINT(t.misses, 0);
+    static const uint8_t to_example[] = {0xC0, 12 + 7}; /* -> "example.com." inside the first */
+    unsigned mask = 1;
+    /* Bounded by the 63 other spellings of "abcdef"; the misses stop it after eight. */
+    for (; mask < 64 && t.misses < COMPRESS_MISSES_MAX; mask++) {
+        struct name n = spelled(&first, mask);
+        unsigned before = t.misses;
+        size_t at = w.pos;
+        compress_write_name(&w, &t, &n);
+        CU_ASSERT_TRUE(t.misses > before); /* one read at least, and it failed */
+        /* Its own first label, then a pointer to the suffix it shares byte for byte; the name
+         * that reaches the bound, whole (the table stops looking at once). */
+        EXPECT_BYTES(out + at, 7, n.wire, 7);
+        if (t.misses < COMPRESS_MISSES_MAX)
+            EXPECT_BYTES(out + at + 7, w.pos - at - 7, to_example, sizeof to_example);
+        else
+            EXPECT_BYTES(out + at, w.pos - at, n.wire, n.len);
+        char text[NAME_TEXT_MAX];
+        name_to_text(&n, text, sizeof text);
+        EXPECT_READ(out, w.pos, at, text, w.pos); /* it reads back as spelled */
+    }
+    EXPECT_UINT(mask, 9);
+    EXPECT_UINT(t.misses, COMPRESS_MISSES_MAX);
+
+    /* Past the bound nothing is read back, not even a true repeat: the first spelling again,
+     * and another, come out whole, longer but never wrong. */
+    static const unsigned after[] = {0, 9};
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) { /* two names */
+        struct name n = spelled(&first, after[i]);
+        size_t at = w.pos;
+        compress_write_name(&w, &t, &n);
+        EXPECT_BYTES(out + at, w.pos - at, n.wire, n.len);
+    }
+    EXPECT_UINT(t.misses, COMPRESS_MISSES_MAX);
+    CU_ASSERT_TRUE(buf_writer_ok(&w));
+}
+
 /* build/step-5's reply to "example.com. MX", captured by tests/fuzz/seeds.py. */
 static const uint8_t reply_apex_mx[] = {
     0x12, 0x34,                                 /* ID */
@@ -474,5 +533,6 @@ void test_compress_register(void)
     CU_add_test(s, "write: rollback forgets entries", test_write_rollback_forgets);
     CU_add_test(s, "write: no room sets the error", test_write_no_room);
     CU_add_test(s, "write: more names than the table holds", test_write_many_names);
+    CU_add_test(s, "write: at most COMPRESS_MISSES_MAX failed reads", test_write_misses_bounded);
     CU_add_test(s, "step-5 reply: parse, re-compress, same bytes", test_reply_round_trip);
 }
