@@ -240,6 +240,11 @@ bool name_equal(const struct name *a, const struct name *b)
     return a->len == b->len && name_wire_equal(a->wire, b->wire, a->len);
 }
 
+bool name_equal_wire(const struct name *n, const uint8_t *wire, size_t len)
+{
+    return n->len == len && name_wire_equal(n->wire, wire, len);
+}
+
 void name_lower(struct name *n)
 {
     for (size_t i = 0; i < n->len; i++)

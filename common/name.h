@@ -120,6 +120,11 @@ bool name_equal(const struct name *a, const struct name *b);
  * ASCII case. */
 bool name_label_equal(const uint8_t *a, const uint8_t *b);
 
+/* Equality of `n` and the wire form of `len` octets at `wire`, ignoring ASCII
+ * case: for names kept at their exact length instead of in a struct name
+ * (zone nodes, cache entries). */
+bool name_equal_wire(const struct name *n, const uint8_t *wire, size_t len);
+
 /* Lower-cases the ASCII letters of `n` in place (for keys; never for echoing). */
 void name_lower(struct name *n);
 

@@ -23,7 +23,7 @@ void lookup_init(struct lookup_result *res)
  * MX and an NS with the same target, must not repeat records, and an RRset
  * that becomes an answer leaves the additional section.
  */
-static void lookup_add(struct lookup_result *res, enum lookup_section section,
+static bool lookup_add(struct lookup_result *res, enum lookup_section section,
                        const struct zone_rrset *rrset, const struct name *owner, uint32_t ttl)
 {
     for (int s = 0; s < LOOKUP_SECTIONS; s++) {
@@ -32,7 +32,7 @@ static void lookup_add(struct lookup_result *res, enum lookup_section section,
             if (it->rrset != rrset || !name_equal(it->owner, owner))
                 continue;
             if (s <= (int)section)
-                return;
+                return false;
             /* In a higher section: remove it there, add it here. */
             memmove(&res->item[s][i], &res->item[s][i + 1],
                     (res->count[s] - i - 1) * sizeof res->item[s][0]);
@@ -42,9 +42,26 @@ static void lookup_add(struct lookup_result *res, enum lookup_section section,
     }
     if (res->count[section] >= LOOKUP_ITEMS_MAX) {
         res->overflow = true;
-        return;
+        return false;
     }
     res->item[section][res->count[section]++] = (struct lookup_item){rrset, owner, ttl};
+    return true;
+}
+
+/* lookup_add() of an RRset under the name of its node. The node keeps its
+ * name at its exact length, so the name is copied into the result, and the
+ * copy stays only if the item does. */
+static void lookup_add_node(struct lookup_result *res, enum lookup_section section,
+                            const struct zone_rrset *rrset, const struct zone_node *node,
+                            uint32_t ttl)
+{
+    if (res->name_count >= LOOKUP_NAMES_MAX) {
+        res->overflow = true;
+        return;
+    }
+    const struct name *owner = zone_node_name(node, &res->names[res->name_count]);
+    if (lookup_add(res, section, rrset, owner, ttl))
+        res->name_count++;
 }
 
 /* The SOA's MINIMUM field: the last 4 bytes of its RDATA (RFC 1035 3.3.13). */
@@ -62,7 +79,9 @@ static void lookup_negative(struct lookup_result *res, const struct zone *z)
 {
     uint32_t minimum = lookup_soa_minimum(z->soa);
     uint32_t ttl = z->soa->ttl < minimum ? z->soa->ttl : minimum;
-    lookup_add(res, LOOKUP_AUTHORITY, z->soa, &z->apex->name, ttl);
+    /* The apex's name is the origin's: a node is made with the name that
+     * first needs it, and the apex is made by zone_new() from the origin. */
+    lookup_add(res, LOOKUP_AUTHORITY, z->soa, &z->origin, ttl);
 }
 
 /* What a walk down from the apex finds on the way to a name. */
@@ -130,7 +149,7 @@ static void lookup_addresses(const struct zone_set *set, const struct name *targ
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         const struct zone_rrset *s = zone_node_rrset(node, types[i]);
         if (s != NULL)
-            lookup_add(res, LOOKUP_ADDITIONAL, s, &node->name, s->ttl);
+            lookup_add_node(res, LOOKUP_ADDITIONAL, s, node, s->ttl);
     }
 }
 
@@ -156,9 +175,9 @@ static const struct zone_node *lookup_wildcard(const struct zone *z,
                                                const struct zone_node *encloser)
 {
     static const uint8_t star[] = {1, '*'};
-    if (encloser->name.len + sizeof star > NAME_WIRE_MAX)
+    if (encloser->name_len + sizeof star > NAME_WIRE_MAX)
         return NULL;
-    uint32_t hash = name_hash_prepend(encloser->hash, encloser->name.len, star);
+    uint32_t hash = name_hash_prepend(encloser->hash, encloser->name_len, star);
     return zone_find_child(z, encloser, star, hash);
 }
 
@@ -232,7 +251,7 @@ void lookup_answer(const struct zone_set *set, const struct msg_question *q,
             cut = NULL;
         if (cut != NULL) {
             const struct zone_rrset *ns = zone_node_rrset(cut, DNS_TYPE_NS);
-            lookup_add(res, LOOKUP_AUTHORITY, ns, &cut->name, ns->ttl);
+            lookup_add_node(res, LOOKUP_AUTHORITY, ns, cut, ns->ttl);
             lookup_additional(set, ns, true, res);
             lookup_verdict(res, DNS_RCODE_NOERROR, !first);
             return;
@@ -271,8 +290,7 @@ void lookup_answer(const struct zone_set *set, const struct msg_question *q,
         if (first)
             lookup_verdict(res, DNS_RCODE_NOERROR, true);
         first = false;
-        if (++links > LOOKUP_CNAME_MAX ||
-            res->name_count >= sizeof res->names / sizeof res->names[0])
+        if (++links > LOOKUP_CNAME_MAX || res->name_count >= LOOKUP_NAMES_MAX)
             return;
         struct name *target = &res->names[res->name_count];
         /* Stored RDATA is uncompressed, so this reads no pointer. */

@@ -30,6 +30,8 @@
  * with referrals.
  */
 
+enum lookup_section { LOOKUP_ANSWER, LOOKUP_AUTHORITY, LOOKUP_ADDITIONAL, LOOKUP_SECTIONS };
+
 enum {
     /* CNAME links followed for one question: long chains are a
      * misconfiguration, and each link costs a lookup. */
@@ -37,26 +39,35 @@ enum {
     /* RRsets kept per section. A 512-byte reply holds far fewer records
      * than this; past it the reply is marked truncated. */
     LOOKUP_ITEMS_MAX = 64,
+    /* Owner names a result holds: a CNAME target per link of each question,
+     * and a node's name for each RRset written under it (a node keeps its
+     * name at its exact length, so the name is copied out into a struct
+     * name). Those RRsets are referrals' NS and additional addresses; even
+     * if each one later moved to the answer section, one name per item of
+     * the three sections would be enough. Past the bound: TC. */
+    LOOKUP_NAMES_MAX =
+        MSG_QUESTIONS_MAX * (LOOKUP_CNAME_MAX + 1) + LOOKUP_SECTIONS * LOOKUP_ITEMS_MAX,
 };
-
-enum lookup_section { LOOKUP_ANSWER, LOOKUP_AUTHORITY, LOOKUP_ADDITIONAL, LOOKUP_SECTIONS };
 
 /* One RRset to write, under the owner name to write it with. */
 struct lookup_item {
     const struct zone_rrset *rrset;
-    const struct name *owner; /* the client's QNAME, a CNAME target, or the node's name */
+    const struct name *owner; /* the client's QNAME, a zone's origin, or one of names[] */
     uint32_t ttl;             /* the RRset's, or min(TTL, MINIMUM) for a negative SOA */
 };
 
 struct lookup_result {
     unsigned rcode;
     bool aa;
-    bool overflow; /* more RRsets than LOOKUP_ITEMS_MAX: the reply must say TC */
+    bool overflow; /* more RRsets than LOOKUP_ITEMS_MAX (or owner names than
+                      LOOKUP_NAMES_MAX): the reply must say TC */
     size_t count[LOOKUP_SECTIONS];
     struct lookup_item item[LOOKUP_SECTIONS][LOOKUP_ITEMS_MAX];
-    /* Owner names that come from RDATA (CNAME targets), one per link. */
+    /* Owner names that items point to: CNAME targets (from RDATA, one per
+     * link) and the names of the nodes that referrals and additional
+     * addresses come from. */
     size_t name_count;
-    struct name names[MSG_QUESTIONS_MAX * (LOOKUP_CNAME_MAX + 1)];
+    struct name names[LOOKUP_NAMES_MAX];
 };
 
 /* Empties `res` for a new reply: NOERROR, AA=1, no items. */

@@ -34,7 +34,7 @@ const struct zone_node *zone_find_node(const struct zone *z, const struct name *
 {
     uint32_t hash = name_hash(name->wire, name->len);
     for (const struct zone_node *n = *zone_bucket(z, hash); n != NULL; n = n->hash_next)
-        if (n->hash == hash && name_equal(&n->name, name))
+        if (n->hash == hash && name_equal_wire(name, n->name, n->name_len))
             return n;
     return NULL;
 }
@@ -45,9 +45,16 @@ const struct zone_node *zone_find_child(const struct zone *z, const struct zone_
     /* The parent pointer and one label stand for the whole name: two nodes
      * with the same parent and the same first label are the same name. */
     for (const struct zone_node *n = *zone_bucket(z, hash); n != NULL; n = n->hash_next)
-        if (n->hash == hash && n->parent == parent && name_label_equal(n->name.wire, label))
+        if (n->hash == hash && n->parent == parent && name_label_equal(n->name, label))
             return n;
     return NULL;
+}
+
+const struct name *zone_node_name(const struct zone_node *node, struct name *out)
+{
+    out->len = node->name_len;
+    memcpy(out->wire, node->name, node->name_len);
+    return out;
 }
 
 const struct zone_rrset *zone_node_rrset(const struct zone_node *node, uint16_t type)
@@ -102,10 +109,13 @@ static struct zone_node *zone_add_node(struct zone *z, const struct name *name)
 
     if (z->node_count >= z->bucket_count && zone_grow(z) != 0)
         return NULL;
-    struct zone_node *n = calloc(1, sizeof *n);
+    /* The name's bytes only, not a whole struct name: most of the memory a
+     * large zone takes is its nodes. */
+    struct zone_node *n = calloc(1, sizeof *n + name->len);
     if (n == NULL)
         return NULL;
-    n->name = *name;
+    n->name_len = name->len;
+    memcpy(n->name, name->wire, name->len);
     n->hash = name_hash(name->wire, name->len);
     n->parent = parent;
     struct zone_node **bucket = zone_bucket(z, n->hash);

@@ -42,11 +42,15 @@ struct zone_rrset {
 
 struct zone_node {
     struct zone_node *hash_next;
-    struct name name;               /* as written in the zone file (case kept, for owner names) */
-    uint32_t hash;                  /* name_hash() of name */
     const struct zone_node *parent; /* the node one label up; NULL at the apex */
-    bool is_cut;                    /* NS records at a name other than the apex: a delegation */
     struct zone_rrset *rrsets;
+    uint32_t hash; /* name_hash() of the name */
+    bool is_cut;   /* NS records at a name other than the apex: a delegation */
+    /* The name as written in the zone file (case kept, for owner names), in
+     * wire form at its exact length: a struct name would take 256 bytes for
+     * a name of 20. zone_node_name() gives it as a struct name. */
+    uint8_t name_len;
+    uint8_t name[];
 };
 
 struct zone {
@@ -120,6 +124,10 @@ const struct zone_node *zone_find_node(const struct zone *z, const struct name *
  */
 const struct zone_node *zone_find_child(const struct zone *z, const struct zone_node *parent,
                                         const uint8_t *label, uint32_t hash);
+
+/* Copies the name of `node` into `out`, the form the codec takes; returns
+ * `out`. */
+const struct name *zone_node_name(const struct zone_node *node, struct name *out);
 
 /* The RRset of `type` at `node`, or NULL. */
 const struct zone_rrset *zone_node_rrset(const struct zone_node *node, uint16_t type);

@@ -11,12 +11,12 @@ enum {
     CACHE_BUCKETS_MIN = 64,
 };
 
-/* The bucket of (owner, type, class): the name's hash (case aside) mixed
- * with the type and class. */
-static size_t cache_bucket(const struct cache *c, const struct name *owner, uint16_t type,
-                           uint16_t class_)
+/* The bucket of (owner, type, class), the owner in wire form: the name's
+ * hash (case aside) mixed with the type and class. */
+static size_t cache_bucket(const struct cache *c, const uint8_t *owner, size_t owner_len,
+                           uint16_t type, uint16_t class_)
 {
-    uint32_t h = name_hash(owner->wire, owner->len);
+    uint32_t h = name_hash(owner, owner_len);
     h ^= (uint32_t)type * 0x9E3779B1u;
     h ^= (uint32_t)class_ << 16;
     h ^= h >> 15;
@@ -67,7 +67,8 @@ static void cache_lru_front(struct cache *c, struct cache_entry *e)
 /* Takes `e` out of the cache and frees it. */
 static void cache_drop(struct cache *c, struct cache_entry *e)
 {
-    struct cache_entry **link = &c->bucket[cache_bucket(c, &e->owner, e->type, e->class_)];
+    struct cache_entry **link =
+        &c->bucket[cache_bucket(c, e->owner, e->owner_len, e->type, e->class_)];
     /* Bounded by the chain's length: `e` is on it. */
     while (*link != e)
         link = &(*link)->hash_next;
@@ -83,9 +84,10 @@ static struct cache_entry *cache_find(const struct cache *c, const struct name *
                                       uint16_t type, uint16_t class_)
 {
     /* Bounded by the chain's length. */
-    for (struct cache_entry *e = c->bucket[cache_bucket(c, owner, type, class_)]; e != NULL;
-         e = e->hash_next) {
-        if (e->type == type && e->class_ == class_ && name_equal(&e->owner, owner))
+    for (struct cache_entry *e = c->bucket[cache_bucket(c, owner->wire, owner->len, type, class_)];
+         e != NULL; e = e->hash_next) {
+        if (e->type == type && e->class_ == class_ &&
+            name_equal_wire(owner, e->owner, e->owner_len))
             return e;
     }
     return NULL;
@@ -133,15 +135,17 @@ const struct cache_entry *cache_put(struct cache *c, uint64_t now, const struct 
             c->stats.evictions++;
             cache_drop(c, c->lru_tail);
         }
-        e = calloc(1, sizeof *e);
+        /* The owner's bytes only, not a whole struct name. */
+        e = calloc(1, sizeof *e + key.len);
         if (e == NULL) {
             free(copy);
             return NULL;
         }
-        e->owner = key;
+        e->owner_len = key.len;
+        memcpy(e->owner, key.wire, key.len);
         e->type = type;
         e->class_ = class_;
-        size_t b = cache_bucket(c, &key, type, class_);
+        size_t b = cache_bucket(c, key.wire, key.len, type, class_);
         e->hash_next = c->bucket[b];
         c->bucket[b] = e;
         c->count++;
@@ -158,6 +162,13 @@ const struct cache_entry *cache_put(struct cache *c, uint64_t now, const struct 
     cache_lru_front(c, e);
     c->stats.inserts++;
     return e;
+}
+
+const struct name *cache_entry_owner(const struct cache_entry *e, struct name *out)
+{
+    out->len = e->owner_len;
+    memcpy(out->wire, e->owner, e->owner_len);
+    return out;
 }
 
 uint32_t cache_ttl_left(const struct cache_entry *e, uint64_t now)

@@ -53,18 +53,22 @@ enum {
 struct cache_entry {
     struct cache_entry *hash_next;           /* the next entry of its hash bucket */
     struct cache_entry *lru_prev, *lru_next; /* most recently used first */
-    struct name owner;                       /* lower-cased */
-    uint16_t type, class_;
-    enum cache_kind kind;
-    enum cache_rank rank;
-    uint64_t expires; /* loop time (ms) at which it is no longer used */
-    uint16_t count;   /* records in `data` */
+    uint64_t expires;                        /* loop time (ms) at which it is no longer used */
     /* The records, each as RDLENGTH (16 bits) then its RDATA, names
      * uncompressed; for a negative entry, the SOA record whole (owner,
      * type, class, TTL, RDLENGTH, RDATA), to put in the reply's authority
      * section. */
     size_t len;
     uint8_t *data;
+    uint16_t type, class_;
+    enum cache_kind kind;
+    enum cache_rank rank;
+    uint16_t count; /* records in `data` */
+    /* The owner, lower-cased, in wire form at its exact length: a struct
+     * name would take 256 bytes for a name of 20, most of an entry.
+     * cache_entry_owner() gives it as a struct name. */
+    uint8_t owner_len;
+    uint8_t owner[];
 };
 
 struct cache_stats {
@@ -105,6 +109,10 @@ const struct cache_entry *cache_put(struct cache *c, uint64_t now, const struct 
                                     uint16_t type, uint16_t class_, enum cache_kind kind,
                                     enum cache_rank rank, uint32_t ttl, const uint8_t *data,
                                     size_t len, uint16_t count);
+
+/* Copies the owner name of `e` (lower-cased) into `out`, the form the codec
+ * takes; returns `out`. */
+const struct name *cache_entry_owner(const struct cache_entry *e, struct name *out);
 
 /* The seconds `e` has left at `now` (0 once expired): the TTL a reply from
  * the cache carries. */

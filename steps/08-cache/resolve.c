@@ -170,6 +170,8 @@ static bool resolve_write_cached(struct buf_writer *w, const struct cache_entry 
 {
     size_t mark = buf_writer_mark(w);
     uint32_t ttl = cache_ttl_left(e, now);
+    struct name owner;
+    cache_entry_owner(e, &owner);
     struct buf_reader r;
     buf_reader_init(&r, e->data, e->len);
     /* Bounded by the entry's count of records. */
@@ -179,7 +181,7 @@ static bool resolve_write_cached(struct buf_writer *w, const struct cache_entry 
         buf_skip(&r, rdlength);
         if (!buf_reader_ok(&r))
             break;
-        name_write(w, &e->owner);
+        name_write(w, &owner);
         buf_write_u16(w, e->type);
         buf_write_u16(w, e->class_);
         buf_write_u32(w, ttl);

@@ -179,7 +179,9 @@ static void check_cache(struct cache *c, const struct name *zone, uint64_t now)
     /* Bounded by count, checked on the way. */
     for (const struct cache_entry *e = c->lru_head; e != NULL; e = e->lru_next) {
         FUZZ_CHECK(n < c->count, "the LRU list is longer than the count %zu", c->count);
-        FUZZ_CHECK(fuzz_name_well_formed(&e->owner), "a cached owner is malformed");
+        struct name eowner;
+        cache_entry_owner(e, &eowner);
+        FUZZ_CHECK(fuzz_name_well_formed(&eowner), "a cached owner is malformed");
         FUZZ_CHECK(e->expires <= now + (uint64_t)CACHE_TTL_MAX * 1000,
                    "an entry expires %llu ms from now", (unsigned long long)(e->expires - now));
         if (e->kind == CACHE_POSITIVE) {
@@ -196,17 +198,17 @@ static void check_cache(struct cache *c, const struct name *zone, uint64_t now)
         bool old = false;
         for (size_t i = 0; i < n_before && !old; i++)
             old = before[i].e == e && before[i].type == e->type &&
-                  before[i].expires == e->expires && fuzz_name_same(&before[i].owner, &e->owner);
+                  before[i].expires == e->expires && fuzz_name_same(&before[i].owner, &eowner);
         if (zone != NULL && !old) {
             char owner[NAME_TEXT_MAX], z[NAME_TEXT_MAX];
-            if (!name_is_subdomain(&e->owner, zone)) {
-                name_to_text(&e->owner, owner, sizeof owner);
+            if (!name_is_subdomain(&eowner, zone)) {
+                name_to_text(&eowner, owner, sizeof owner);
                 name_to_text(zone, z, sizeof z);
                 FUZZ_CHECK(false, "%s (type %u) cached from a server of %s", owner, e->type, z);
             }
         }
         after[n++] =
-            (struct fuzz_entry){.e = e, .owner = e->owner, .type = e->type, .expires = e->expires};
+            (struct fuzz_entry){.e = e, .owner = eowner, .type = e->type, .expires = e->expires};
     }
     FUZZ_CHECK(n == c->count, "%zu entries on the LRU list, count %zu", n, c->count);
     memcpy(before, after, n * sizeof after[0]);

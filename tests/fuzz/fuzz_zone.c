@@ -117,21 +117,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t b = 0; b < z->bucket_count && asked < FUZZ_ZONE_NODES; b++) {
         for (const struct zone_node *n = z->buckets[b]; n != NULL && asked < FUZZ_ZONE_NODES;
              n = n->hash_next, asked++) {
-            FUZZ_CHECK(fuzz_name_well_formed(&n->name) && name_is_subdomain(&n->name, &z->origin),
+            struct name name;
+            zone_node_name(n, &name);
+            FUZZ_CHECK(fuzz_name_well_formed(&name) && name_is_subdomain(&name, &z->origin),
                        "node %zu: malformed or outside the zone", asked);
-            FUZZ_CHECK(zone_find_node(z, &n->name) == n, "node %zu cannot be found", asked);
+            FUZZ_CHECK(zone_find_node(z, &name) == n, "node %zu cannot be found", asked);
             for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
-                ask(&set, &n->name, types[t]);
-            if (n->name.len + 2 <= NAME_WIRE_MAX) {
+                ask(&set, &name, types[t]);
+            if (name.len + 2 <= NAME_WIRE_MAX) {
                 struct name below;
                 below.wire[0] = 1;
                 below.wire[1] = 'Q';
-                memcpy(below.wire + 2, n->name.wire, n->name.len);
-                below.len = (uint8_t)(n->name.len + 2);
+                memcpy(below.wire + 2, name.wire, name.len);
+                below.len = (uint8_t)(name.len + 2);
                 ask(&set, &below, DNS_TYPE_A);
             }
             if (nmany < MSG_QUESTIONS_MAX)
-                many[nmany++] = (struct msg_question){n->name, DNS_TYPE_ANY, DNS_CLASS_IN};
+                many[nmany++] = (struct msg_question){name, DNS_TYPE_ANY, DNS_CLASS_IN};
         }
     }
     for (int pass = 0; pass < 2; pass++) {

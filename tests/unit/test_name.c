@@ -885,6 +885,41 @@ static void test_equal_ignores_case(void)
     CU_ASSERT_FALSE(name_equal(&i, &j));
 }
 
+static void test_equal_wire(void)
+{
+    /* A name against the bytes of one kept at its exact length (no struct name around them):
+     * the same verdicts as name_equal(), and no byte read past `len`. */
+    struct name a = from_text("WWW.Example.com.");
+    static const uint8_t lower[] = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm',
+                                    'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
+    CU_ASSERT_TRUE(name_equal_wire(&a, lower, sizeof lower));
+    CU_ASSERT_FALSE(name_equal_wire(&a, lower, sizeof lower - 1));     /* a length differs */
+    CU_ASSERT_FALSE(name_equal_wire(&a, lower + 4, sizeof lower - 4)); /* its parent */
+    static const uint8_t other[] = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm',
+                                    'p', 'l', 'e', 3,   'o', 'r', 'g', 0};
+    CU_ASSERT_FALSE(name_equal_wire(&a, other, sizeof other));
+    static const uint8_t brackets[] = {2, 'a', '{', 0};
+    struct name b = from_text("A[.");
+    CU_ASSERT_FALSE(name_equal_wire(&b, brackets, sizeof brackets));
+    struct name root;
+    name_root(&root);
+    static const uint8_t root_wire[] = {0};
+    CU_ASSERT_TRUE(name_equal_wire(&root, root_wire, sizeof root_wire));
+    CU_ASSERT_FALSE(name_equal_wire(&a, root_wire, sizeof root_wire));
+    /* Names as long as names go, the last octet apart. */
+    char text[NAME_TEXT_MAX] = "";
+    for (int i = 0; i < 127; i++)
+        strcat(text, i % 2 ? "B." : "a.");
+    struct name longest = from_text(text);
+    EXPECT_UINT(longest.len, NAME_WIRE_MAX);
+    uint8_t copy[NAME_WIRE_MAX];
+    memcpy(copy, longest.wire, sizeof copy);
+    name_lower(&longest);
+    CU_ASSERT_TRUE(name_equal_wire(&longest, copy, sizeof copy));
+    copy[NAME_WIRE_MAX - 2] = 'c';
+    CU_ASSERT_FALSE(name_equal_wire(&longest, copy, sizeof copy));
+}
+
 static void test_hash_ignores_case(void)
 {
     struct name a = from_text("WWW.Example.com.");
@@ -1085,6 +1120,7 @@ void test_name_register(void)
     CU_add_test(s, "read_visit reports parts in order", test_read_visit);
     CU_add_test(s, "strerror", test_strerror);
     CU_add_test(s, "equal ignores ASCII case only", test_equal_ignores_case);
+    CU_add_test(s, "name_equal_wire: a name against bytes of their own length", test_equal_wire);
     CU_add_test(s, "hash ignores case", test_hash_ignores_case);
     CU_add_test(s, "suffix hashes: each is name_hash() of its suffix", test_suffix_hashes);
     CU_add_test(s, "hash prepend: parent's hash + label = the child's", test_hash_prepend);

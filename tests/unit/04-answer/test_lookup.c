@@ -653,6 +653,25 @@ static void test_result_names_are_rdata(void)
     EXPECT_UINT(res.name_count, 0);
 }
 
+static void test_result_names_of_nodes(void)
+{
+    /* Zone nodes keep their names at their exact length, so a referral's owner and its glue's
+     * are copies in the result (res.names) of the nodes' names, as the zone file wrote them. */
+    ask("www.SUB.example.com.", DNS_TYPE_A);
+    expect_referral_at(__FILE__, __LINE__);
+    EXPECT_UINT(res.name_count, 3);
+    for (int s = 0; s < LOOKUP_SECTIONS; s++)
+        for (size_t i = 0; i < res.count[s]; i++) {
+            const struct name *owner = res.item[s][i].owner;
+            CU_ASSERT_TRUE(owner >= res.names && owner < res.names + res.name_count);
+        }
+    /* A negative answer's SOA is owned by the zone's origin: no copy. */
+    ask("nothing.example.com.", DNS_TYPE_A);
+    EXPECT_RESULT(DNS_RCODE_NXDOMAIN, true, 0, 1, 0);
+    EXPECT_ITEM(LOOKUP_AUTHORITY, 0, "example.com.", DNS_TYPE_SOA, 300, 1);
+    EXPECT_UINT(res.name_count, 0);
+}
+
 static void test_overflow(void)
 {
     /* An MX RRset with 70 exchanges, each with an address: more additional RRsets than a
@@ -674,6 +693,8 @@ static void test_overflow(void)
     EXPECT_UINT(res.count[LOOKUP_ANSWER], 1);
     EXPECT_UINT(res.count[LOOKUP_ADDITIONAL], LOOKUP_ITEMS_MAX);
     CU_ASSERT_TRUE(res.overflow);
+    /* A node's name is copied into the result only for an item kept. */
+    EXPECT_UINT(res.name_count, LOOKUP_ITEMS_MAX);
     EXPECT_ITEM(LOOKUP_ADDITIONAL, LOOKUP_ITEMS_MAX - 1, "t63.example.com.", DNS_TYPE_A, 1, 1);
     zone_set_free(&set);
 }
@@ -705,5 +726,7 @@ void test_lookup_register(void)
     CU_add_test(s, "several questions: no RRset in two sections",
                 test_no_duplicate_across_sections);
     CU_add_test(s, "CNAME targets live in the result", test_result_names_are_rdata);
+    CU_add_test(s, "referral and glue owners: the nodes' names, copied",
+                test_result_names_of_nodes);
     CU_add_test(s, "more RRsets than a result holds: overflow", test_overflow);
 }

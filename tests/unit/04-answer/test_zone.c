@@ -201,8 +201,8 @@ static void test_add_and_find(void)
     CU_ASSERT_PTR_EQUAL(n, node_at(z, "www.example.com."));
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
     static const uint8_t name[] = {3, 'w', 'w', 'w', EXAMPLE_COM};
-    EXPECT_BYTES(n->name.wire, n->name.len, name, sizeof name);
-    EXPECT_UINT(n->hash, name_hash(n->name.wire, n->name.len));
+    EXPECT_BYTES(n->name, n->name_len, name, sizeof name);
+    EXPECT_UINT(n->hash, name_hash(n->name, n->name_len));
     const struct zone_rrset *s = zone_node_rrset(n, DNS_TYPE_A);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     EXPECT_UINT(s->type, DNS_TYPE_A);
@@ -224,7 +224,7 @@ static void test_add_and_find(void)
 static const struct zone_node *child_of(const struct zone *z, const struct zone_node *parent,
                                         const uint8_t *label)
 {
-    uint32_t hash = name_hash_prepend(parent->hash, parent->name.len, label);
+    uint32_t hash = name_hash_prepend(parent->hash, parent->name_len, label);
     return zone_find_child(z, parent, label, hash);
 }
 
@@ -272,7 +272,7 @@ static void test_owner_case_kept(void)
     const struct zone_node *n = node_at(z, "www.example.com.");
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
     static const uint8_t want[] = {3, 'W', 'w', 'W', EXAMPLE_COM};
-    EXPECT_BYTES(n->name.wire, n->name.len, want, sizeof want);
+    EXPECT_BYTES(n->name, n->name_len, want, sizeof want);
     EXPECT_UINT(zone_node_rrset(n, DNS_TYPE_A)->count, 2);
     EXPECT_STR(types_at(z, "www.example.com."), "1 16");
     zone_free(z);
@@ -293,7 +293,7 @@ static void test_empty_non_terminals(void)
     CU_ASSERT_PTR_NULL(c->rrsets);
     /* An empty non-terminal takes the case of the name that made it. */
     static const uint8_t bc_name[] = {1, 'b', 1, 'c', EXAMPLE_COM};
-    EXPECT_BYTES(bc->name.wire, bc->name.len, bc_name, sizeof bc_name);
+    EXPECT_BYTES(bc->name, bc->name_len, bc_name, sizeof bc_name);
     CU_ASSERT_PTR_NULL(node_at(z, "b.example.com."));
     CU_ASSERT_PTR_NULL(node_at(z, "com."));
     CU_ASSERT_PTR_NULL(node_at(z, "y.b.c.example.com."));
@@ -313,6 +313,65 @@ static void test_empty_non_terminals(void)
     ADD(z, deep, DNS_TYPE_A, 60, a3);
     EXPECT_UINT(z->node_count, 5 + 120);
     CU_ASSERT_PTR_NOT_NULL(node_at(z, "a.a.a.example.com."));
+    zone_free(z);
+}
+
+/* A name of `len` octets (3 to 255) in wire form, in labels of up to 63 octets, its letters in
+ * both cases and shifted by `len`, so that names of two lengths differ. */
+static struct name name_of_length(size_t len)
+{
+    struct name n = {0};
+    size_t left = len - 1; /* the octets before the root label */
+    /* Bounded: each pass takes 2 to 64 octets of `left`. */
+    while (left > 0) {
+        size_t take = left < 64 ? left : 64; /* a length byte and up to 63 octets */
+        if (left - take == 1)
+            take--; /* a lone octet left over could not be a label */
+        n.wire[n.len++] = (uint8_t)(take - 1);
+        for (size_t i = 1; i < take; i++)
+            n.wire[n.len++] = (uint8_t)((i % 2 ? 'a' : 'A') + (len + i) % 26);
+        left -= take;
+    }
+    n.wire[n.len++] = 0;
+    return n;
+}
+
+static void test_node_names_exact(void)
+{
+    /* A node keeps its name at its exact length. Under the root every length fits: the root
+     * itself (1 octet), then 3 to 255 (2 cannot be: a label has at least one octet). */
+    struct zone *z = new_zone(".");
+    static const uint8_t root[] = {0};
+    EXPECT_BYTES(z->apex->name, z->apex->name_len, root, sizeof root);
+    struct name out;
+    memset(&out, 0xA5, sizeof out);
+    CU_ASSERT_PTR_EQUAL(zone_node_name(z->apex, &out), &out);
+    EXPECT_BYTES(out.wire, out.len, root, sizeof root);
+
+    for (size_t len = 3; len <= NAME_WIRE_MAX; len++) {
+        struct name n = name_of_length(len);
+        EXPECT_UINT(n.len, len);
+        EXPECT_UINT(zone_add(z, &n, DNS_TYPE_A, 60, a1, sizeof a1), ZONE_OK);
+    }
+    /* Each name comes back byte for byte, case kept, found in another case; so does each
+     * ancestor the long names made, down from the first label. */
+    for (size_t len = 3; len <= NAME_WIRE_MAX; len++) {
+        struct name n = name_of_length(len);
+        struct name lower = n;
+        name_lower(&lower);
+        const struct zone_node *node = zone_find_node(z, &lower);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(node);
+        EXPECT_BYTES(node->name, node->name_len, n.wire, n.len);
+        EXPECT_UINT(node->hash, name_hash(n.wire, n.len));
+        memset(&out, 0xA5, sizeof out);
+        CU_ASSERT_PTR_EQUAL(zone_node_name(node, &out), &out);
+        EXPECT_BYTES(out.wire, out.len, n.wire, n.len);
+        CU_ASSERT_PTR_NOT_NULL(zone_node_rrset(node, DNS_TYPE_A));
+        /* The parent's name is this one without its first label. */
+        CU_ASSERT_PTR_NOT_NULL_FATAL(node->parent);
+        size_t skip = 1 + (size_t)n.wire[0];
+        EXPECT_BYTES(node->parent->name, node->parent->name_len, n.wire + skip, n.len - skip);
+    }
     zone_free(z);
 }
 
@@ -669,6 +728,8 @@ void test_zone_register(void)
     CU_add_test(s, "zone_find_child: hit, miss, letter case", test_find_child);
     CU_add_test(s, "owner case kept, found without case", test_owner_case_kept);
     CU_add_test(s, "empty non-terminals are nodes", test_empty_non_terminals);
+    CU_add_test(s, "node names at their exact length: the root, 3 to 255 octets",
+                test_node_names_exact);
     CU_add_test(s, "is_cut below the apex only", test_cuts);
     CU_add_test(s, "RRsets: first TTL, duplicates dropped, order", test_rrset_rules);
     CU_add_test(s, "outside the zone: ZONE_ERR_OUTSIDE", test_outside);

@@ -393,7 +393,7 @@ static void test_name_escapes(void)
     const struct zone_node *n = node_at(z, "a\\.b.example.com.");
     CU_ASSERT_PTR_NOT_NULL(n);
     if (n != NULL)
-        EXPECT_BYTES(n->name.wire, n->name.len, adotb, sizeof adotb);
+        EXPECT_BYTES(n->name, n->name_len, adotb, sizeof adotb);
     CU_ASSERT_PTR_NULL(node_at(z, "a.b.example.com.")); /* not two labels */
     EXPECT_RDATA(z, "alias.example.com.", DNS_TYPE_CNAME, 1, 0, adotb);
 
@@ -402,25 +402,25 @@ static void test_name_escapes(void)
     n = node_at(z, "back\\\\slash.example.com.");
     CU_ASSERT_PTR_NOT_NULL(n);
     if (n != NULL)
-        EXPECT_BYTES(n->name.wire, n->name.len, slash, sizeof slash);
+        EXPECT_BYTES(n->name, n->name_len, slash, sizeof slash);
 
     static const uint8_t abc[] = {3, 'A', 'b', 'c', EXAMPLE_COM};
     n = node_at(z, "abc.example.com."); /* found without case */
     CU_ASSERT_PTR_NOT_NULL(n);
     if (n != NULL)
-        EXPECT_BYTES(n->name.wire, n->name.len, abc, sizeof abc);
+        EXPECT_BYTES(n->name, n->name_len, abc, sizeof abc);
 
     static const uint8_t space[] = {6, 's', 'p', ' ', 'a', 'c', 'e', EXAMPLE_COM};
     n = node_at(z, "sp\\032ace.example.com.");
     CU_ASSERT_PTR_NOT_NULL(n);
     if (n != NULL)
-        EXPECT_BYTES(n->name.wire, n->name.len, space, sizeof space);
+        EXPECT_BYTES(n->name, n->name_len, space, sizeof space);
 
     static const uint8_t semi[] = {3, 'x', ';', 'y', EXAMPLE_COM};
     n = node_at(z, "x\\;y.example.com.");
     CU_ASSERT_PTR_NOT_NULL(n);
     if (n != NULL)
-        EXPECT_BYTES(n->name.wire, n->name.len, semi, sizeof semi);
+        EXPECT_BYTES(n->name, n->name_len, semi, sizeof semi);
     zone_set_free(&set);
 }
 
@@ -716,7 +716,7 @@ static void test_rrsets_from_text(void)
     CU_ASSERT_PTR_NOT_NULL(n);
     if (n != NULL) {
         static const uint8_t want[] = {3, 'W', 'w', 'W', EXAMPLE_COM};
-        EXPECT_BYTES(n->name.wire, n->name.len, want, sizeof want);
+        EXPECT_BYTES(n->name, n->name_len, want, sizeof want);
     }
     zone_set_free(&set);
 }
@@ -1102,7 +1102,7 @@ static void test_error_names(void)
         snprintf(name, sizeof name, "%s.%s.%s.%s.com.", l63, l63, l63, l57);
         const struct zone_node *n = node_at(z, name);
         CU_ASSERT_PTR_NOT_NULL(n);
-        EXPECT_UINT(n ? n->name.len : 0, 255);
+        EXPECT_UINT(n ? n->name_len : 0, 255);
     }
     zone_set_free(&set);
     snprintf(text, sizeof text,

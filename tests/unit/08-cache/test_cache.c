@@ -165,6 +165,81 @@ static void test_many(void)
     cache_free(&c);
 }
 
+/* A name of `len` octets (3 to 255) in wire form, in labels of up to 63 octets, its letters in
+ * both cases and shifted by `len`, so that names of two lengths differ. */
+static struct name name_of_length(size_t len)
+{
+    struct name n = {0};
+    size_t left = len - 1; /* the octets before the root label */
+    /* Bounded: each pass takes 2 to 64 octets of `left`. */
+    while (left > 0) {
+        size_t take = left < 64 ? left : 64; /* a length byte and up to 63 octets */
+        if (left - take == 1)
+            take--; /* a lone octet left over could not be a label */
+        n.wire[n.len++] = (uint8_t)(take - 1);
+        for (size_t i = 1; i < take; i++)
+            n.wire[n.len++] = (uint8_t)((i % 2 ? 'a' : 'A') + (len + i) % 26);
+        left -= take;
+    }
+    n.wire[n.len++] = 0;
+    return n;
+}
+
+/* An entry keeps its owner at its exact length, lower-cased: the root (1 octet) and every
+ * length from 3 to 255 come back byte for byte, are found in any case, and are dropped
+ * (evicted, then freed) from the bucket their bytes hash to. */
+static void test_owner_exact(void)
+{
+    struct cache c;
+    CU_ASSERT_FATAL(cache_init(&c, 300) == 0);
+    struct name root;
+    name_root(&root);
+    CU_ASSERT_PTR_NOT_NULL(cache_put(&c, 0, &root, DNS_TYPE_NS, DNS_CLASS_IN, CACHE_POSITIVE,
+                                     CACHE_RANK_ANSWER, 60, a80, sizeof a80, 1));
+    for (size_t len = 3; len <= NAME_WIRE_MAX; len++) {
+        struct name n = name_of_length(len);
+        CU_ASSERT_PTR_NOT_NULL(cache_put(&c, 0, &n, DNS_TYPE_A, DNS_CLASS_IN, CACHE_POSITIVE,
+                                         CACHE_RANK_ANSWER, 60, a80, sizeof a80, 1));
+    }
+    EXPECT_UINT(c.count, 1 + NAME_WIRE_MAX - 2);
+
+    const struct cache_entry *e = cache_get(&c, 0, &root, DNS_TYPE_NS, DNS_CLASS_IN);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    EXPECT_BYTES(e->owner, e->owner_len, root.wire, root.len);
+    struct name out;
+    memset(&out, 0xA5, sizeof out);
+    CU_ASSERT_PTR_EQUAL(cache_entry_owner(e, &out), &out);
+    EXPECT_BYTES(out.wire, out.len, root.wire, root.len);
+    for (size_t len = 3; len <= NAME_WIRE_MAX; len++) {
+        struct name n = name_of_length(len);
+        struct name lower = n;
+        name_lower(&lower);
+        e = cache_get(&c, 0, &n, DNS_TYPE_A, DNS_CLASS_IN); /* asked in mixed case */
+        CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+        EXPECT_BYTES(e->owner, e->owner_len, lower.wire, lower.len);
+        memset(&out, 0xA5, sizeof out);
+        cache_entry_owner(e, &out);
+        EXPECT_BYTES(out.wire, out.len, lower.wire, lower.len);
+        EXPECT_BYTES(e->data, e->len, a80, sizeof a80);
+    }
+
+    /* A smaller cache: every insert past the 8th evicts one, found by its owner's hash. */
+    cache_free(&c);
+    CU_ASSERT_FATAL(cache_init(&c, 8) == 0);
+    for (size_t len = 3; len <= NAME_WIRE_MAX; len++) {
+        struct name n = name_of_length(len);
+        cache_put(&c, 0, &n, DNS_TYPE_A, DNS_CLASS_IN, CACHE_POSITIVE, CACHE_RANK_ANSWER, 60, a80,
+                  sizeof a80, 1);
+    }
+    EXPECT_UINT(c.count, 8);
+    EXPECT_UINT(c.stats.evictions, NAME_WIRE_MAX - 2 - 8);
+    struct name longest = name_of_length(NAME_WIRE_MAX);
+    e = cache_get(&c, 0, &longest, DNS_TYPE_A, DNS_CLASS_IN);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    EXPECT_UINT(e->owner_len, NAME_WIRE_MAX);
+    cache_free(&c);
+}
+
 void test_cache_register(void)
 {
     CU_pSuite s = CU_add_suite("cache", NULL, NULL);
@@ -174,4 +249,5 @@ void test_cache_register(void)
     CU_add_test(s, "NXDOMAIN and NODATA entries", test_negative_entries);
     CU_add_test(s, "sweep of expired entries", test_sweep);
     CU_add_test(s, "10,000 names", test_many);
+    CU_add_test(s, "owners at their exact length: the root, 3 to 255 octets", test_owner_exact);
 }
