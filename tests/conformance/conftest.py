@@ -4,8 +4,11 @@ slow markers, and the pool of servers under test.
 A test says which stages it applies to with @pytest.mark.stage(introduced, until=None) and asks for
 the `step` it runs against through the `server` or `client` fixtures; it is then run once per listed
 step in its range, with ids like test_id_copied[step-2]. Tests whose range contains none of the
-listed steps are deselected. A test of a stage graded in parts (stage 4, dnsgrader.PARTS) also
-carries @pytest.mark.part(4, k); --part K deselects the tests of that stage's later parts.
+listed steps are deselected. A selftest of what one stage needs (a stand-in server of that stage,
+the resolvers' sandbox) carries the marker without asking for a `step`: it runs once when a listed
+step is in its range, and is deselected otherwise. A test of a stage graded in parts (stage 4,
+dnsgrader.PARTS) also carries @pytest.mark.part(4, k); --part K deselects the tests of that
+stage's later parts.
 
 Every server is started with what its stage needs: `server` with the step's defaults (from stage 4
 on the simple test zones of zonedata.py), `server_with(zone=[...])` with other values. The values
@@ -139,12 +142,19 @@ def pytest_collection_modifyitems(config, items):
     keep, drop = [], []
     config.dns_slow_left_out = 0
     for item in items:
+        marker = item.get_closest_marker("stage")
+        if marker is not None and not item.get_closest_marker("dns_not_applicable"):
+            # Also a test that asks for no step (a selftest of one stage's stand-ins).
+            first, last = g.stage_range(marker)
+            if not any(first <= s <= last for s in settings.steps):
+                item.add_marker(pytest.mark.dns_not_applicable)
         if (item.get_closest_marker("dns_not_applicable")
                 or (graded_cmd and item.get_closest_marker("build_only"))
                 or (graded_cmd and item.get_closest_marker("selftest"))):
             drop.append(item)
             continue
-        part = g.part_of(item)
+        # A selftest of a stage in parts is of no part: --part leaves it in.
+        part = g.part_of(item) if "step" in getattr(item, "fixturenames", ()) else None
         part_marker = item.get_closest_marker("part")
         if part_marker is not None and (part is None or part_marker.args[0] != part[0]
                                         or part_marker.args[1] not in g.PARTS[part[0]]):
@@ -535,6 +545,10 @@ def _crash_text(excinfo):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    if call.excinfo is not None and isinstance(call.excinfo.value, pytest.fail.Exception):
+        # A check's message is the whole story: no "During handling of the above exception"
+        # chain when it failed inside an except block (the report is written after this).
+        call.excinfo.value.__suppress_context__ = True
     outcome = yield
     report = outcome.get_result()
     # A list of this report's own: pytest hands every report the item's list itself.

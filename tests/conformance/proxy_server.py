@@ -3,7 +3,7 @@
 changes what it does, for the grader's own tests (test_grading.py) of behaviours that only a
 complete server shows.
 
-    proxy_server.py --port P [--copy-cd] [--formerr-multi] -- SERVER [ARG]...
+    proxy_server.py --port P [--copy-cd] [--formerr-multi] [--type-zero] -- SERVER [ARG]...
 
 It starts `SERVER --port Q ARG...` on a free port Q (its output goes to the proxy's), relays every
 datagram to it and every reply back, in the server's order, and exits with the server's status when
@@ -13,6 +13,11 @@ request, are behaviours the RFCs allow, not mistakes:
 --copy-cd        the reply to a query with CD=1 has CD=1 (RFC 4035 3.2.2);
 --formerr-multi  a query of more than one question gets FORMERR, the header alone, without reaching
                  the server (RFC 9619).
+
+and one mistake, a reply that reads but not as what was asked:
+
+--type-zero      the TYPE of every answer record is 0 (a field left unset); its RDATA is the
+                 server's.
 """
 
 import argparse
@@ -28,6 +33,30 @@ QR, OPCODE_MASK, RD, CD = 0x8000, 0x7800, 0x0100, 0x0010
 FORMERR = 1
 
 
+def name_end(data, pos):
+    """The offset just after the name at `pos` (its labels up to the root, or a pointer)."""
+    while data[pos] and data[pos] & 0xC0 != 0xC0:  # bounded: moves forwards
+        pos += 1 + data[pos]
+    return pos + (2 if data[pos] & 0xC0 == 0xC0 else 1)
+
+
+def type_zero(data):
+    """`data` with the TYPE of each answer record set to 0; `data` as it is if it does not read."""
+    try:
+        qdcount, ancount = struct.unpack("!HH", data[4:8])
+        pos = 12
+        for _ in range(qdcount):
+            pos = name_end(data, pos) + 4
+        out = bytearray(data)
+        for _ in range(ancount):
+            pos = name_end(data, pos)
+            out[pos:pos + 2] = b"\0\0"
+            pos += 10 + struct.unpack("!H", data[pos + 8:pos + 10])[0]
+        return bytes(out)
+    except (IndexError, struct.error):
+        return data
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -39,6 +68,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--copy-cd", action="store_true")
     ap.add_argument("--formerr-multi", action="store_true")
+    ap.add_argument("--type-zero", action="store_true")
     ap.add_argument("server", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     command = args.server[1:] if args.server[:1] == ["--"] else args.server
@@ -89,6 +119,8 @@ def main():
                 if cd and args.copy_cd and len(data) >= 4:
                     data = data[:2] + struct.pack("!H", struct.unpack("!H", data[2:4])[0] | CD) \
                         + data[4:]
+                if args.type_zero:
+                    data = type_zero(data)
                 front.sendto(data, client)
                 continue
             cd = False  # a datagram from a client

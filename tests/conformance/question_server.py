@@ -17,7 +17,9 @@ mistake. One mistake on request, each one a learner made:
                     but the root is read wrong, and rejected;
 --echo-additional   echoes the rest of the query after the question (dig's OPT record), with ARCOUNT
                     copied;
---long-labels       takes any length byte up to 0xBF as a label length (only 11 is a pointer).
+--long-labels       takes any length byte up to 0xBF as a label length (only 11 is a pointer);
+--cut-last-byte     sends every reply but its last byte (one less than its length given to
+                    sendto): the question's QCLASS is cut short and no DNS library reads it.
 
 fixed_server.py builds its stage-4 answers on this file's reading of queries.
 """
@@ -43,6 +45,7 @@ class Mistakes:
         self.no_qr = getattr(args, "no_qr", False)
         self.copy_cd = getattr(args, "copy_cd", False)
         self.echo_additional = getattr(args, "echo_additional", False)
+        self.cut_last_byte = getattr(args, "cut_last_byte", False)
         self.reader = dict(skip_len_only=getattr(args, "skip_length", False),
                            length_bits=getattr(args, "long_labels", False))
 
@@ -50,6 +53,10 @@ class Mistakes:
         """The reply's flags: QR, OPCODE and RD (and CD with --copy-cd) from the query, an RCODE."""
         keep = OPCODE_MASK | RD | (CD if self.copy_cd else 0)
         return (0 if self.no_qr else QR) | (query_flags & keep) | rcode
+
+    def sent(self, reply):
+        """What is sent of `reply` (None: nothing)."""
+        return reply[:-1] if self.cut_last_byte and reply else reply
 
 
 def read_query(data, mistakes, max_questions=1):
@@ -100,11 +107,12 @@ def main():
     ap.add_argument("--address", default="127.0.0.1")
     ap.add_argument("--copy-cd", action="store_true")
     mistake = ap.add_mutually_exclusive_group()
-    for name in ("--no-qr", "--skip-length", "--echo-additional", "--long-labels"):
+    for name in ("--no-qr", "--skip-length", "--echo-additional", "--long-labels",
+                 "--cut-last-byte"):
         mistake.add_argument(name, action="store_true")
     args = ap.parse_args()
     mistakes = Mistakes(args)
-    serve(args.port, args.address, lambda data: answer(data, mistakes))
+    serve(args.port, args.address, lambda data: mistakes.sent(answer(data, mistakes)))
 
 
 if __name__ == "__main__":

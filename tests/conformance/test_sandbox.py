@@ -2,10 +2,11 @@
 the serving table, tests/sandbox.sh starts and stops it, and a tiny iterative resolver, written
 here, walks it from root.hints to every case it is built for.
 
-The sandbox is the workbook's own infrastructure (stage 7's resolver will be tested against it),
-not a stage's behaviour: these tests carry no stage marker, so they run with every --steps, and
-they are selftests, so a grade (`make grade`, `-m "not selftest"`) and a run with --server-cmd
-leave them out. They need the build's step-9 (`--build-dir`), and say so when it is missing.
+The sandbox is the workbook's own infrastructure for the resolver stages (stage 7's resolver is
+tested against it), not a stage's behaviour: these tests run once when a step from 7 on is listed
+in --steps (their stage marker) and are deselected otherwise, and they are selftests, so a grade
+(`make grade`, `-m "not selftest"`) and a run with --server-cmd leave them out. They need the
+build's step-9 (`--build-dir`), and say so when it is missing.
 
 Each run starts its own sandbox through tests/sandbox.sh, with a pid directory of its own and a
 port free on every sandbox address, so a sandbox the user has running (`make sandbox`, port 5300)
@@ -32,7 +33,8 @@ import pytest
 
 import dnsgrader as g
 
-pytestmark = pytest.mark.selftest  # the workbook's infrastructure: not graded, not --server-cmd
+# The workbook's infrastructure: not graded, not --server-cmd; only with a resolver step listed.
+pytestmark = [pytest.mark.selftest, pytest.mark.stage(7)]
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = REPO / "zones" / "sandbox"
