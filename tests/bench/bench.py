@@ -1092,8 +1092,9 @@ def main():
     print(f"\n{os.cpu_count()} x {cpu_model()}, Linux {uname.release}. dnsperf -c 4 -T 2 -q 1000 "
           f"-l {opts.seconds}: saturation; the same with -Q {opts.rate}: CPU/query. Medians of "
           f"{opts.rounds} interleaved rounds. × ref: against the row's reference (NSD for "
-          f"step 5, unbound for steps 6 and 8); × floor: against {FLOOR}. Step 8 and unbound "
-          f"resolve in the sandbox internet, warmed with the query set: every query measured "
+          f"step 5, one worker for --workers 2, unbound for steps 6, 8 and 9); × floor: against "
+          f"{FLOOR}. Steps 8 and 9 and unbound resolve in the sandbox internet, warmed with the "
+          f"query set: every query measured "
           f"is a cache hit.\n")
     print(bench.table())
     print("\nrounds:\n" + bench.rounds())
