@@ -568,12 +568,16 @@ def test_workers_answer_on_one_port_and_stop_together(spawn, step):
             finally:
                 client.close()
     srv.proc.send_signal(signal.SIGTERM)
+    # 10 s, not the 2 s of a single process: three processes end here, and under the sanitizers
+    # each one's exit runs a leak check (some 60 ms apiece on an idle machine, seconds on a busy
+    # one). How fast a signal is seen under load is test_hostile.py's business; this test is about
+    # every worker ending and being waited for, which a hung worker fails at any bound.
     try:
-        status = srv.proc.wait(2 * g.TIMEOUT_SCALE)
+        status = srv.proc.wait(10 * g.TIMEOUT_SCALE)
     except subprocess.TimeoutExpired:
         status = None
     if status != 0:
-        g.fail(f"step-{step} --workers 2 after SIGTERM", expected="exit status 0 within 2 s",
+        g.fail(f"step-{step} --workers 2 after SIGTERM", expected="exit status 0 within 10 s",
                got=g.exit_text(status), details=[f"its log:\n{g.indent(srv.log_tail(20), 4)}"],
                hints=["the parent passes the stop signal on to every worker and waits for each"])
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
