@@ -13,15 +13,16 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dns.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "signals.h"
 #include "tcp.h"
 #include "trace.h"
+#include "workers.h"
 
 enum {
     /* Kernel receive buffer asked for, so a burst of queries waits in the
@@ -35,8 +36,6 @@ enum {
     SERVER_BATCH = 64,
     /* Datagrams one recvmmsg() reads at most: step 5's figure. */
     SERVER_MMSG = 32,
-    /* --workers: more processes than any machine this runs on has cores. */
-    SERVER_WORKERS_MAX = 64,
     /* Connections the kernel holds for us until accept() (listen()'s backlog). */
     SERVER_TCP_BACKLOG = 128,
     /* --tcp-max and --tcp-timeout. 256 connections idle for 10 s are cheap
@@ -53,69 +52,13 @@ enum {
 };
 
 /*
- * Signals. Each one a person or a program sends a server either stops it
- * cleanly, is logged, or is ignored on purpose (NSD's choices where it has
- * one):
- *   SIGINT, SIGTERM  stop: Ctrl-C, kill, the test suite's shutdown
- *   SIGQUIT          stop, as NSD does (Ctrl-\ would otherwise dump core)
- *   SIGHUP           stop. NSD reloads its zones on SIGHUP, but these steps
- *                    read theirs once; and a server whose terminal has gone
- *                    away should go too, not hold port 2053 unseen
- *   SIGXCPU          stop: the CPU-time limit (ulimit -t) is reached, and the
- *                    kernel sends SIGKILL at the hard limit; stopping now
- *                    leaves a line that says why
- *   SIGUSR1          a log line, and answering goes on: NSD logs its counters
- *                    here, and a step that keeps counters will
- *   SIGPIPE          ignored: a write to a pipe nobody reads (--trace | head)
- *                    then fails with EPIPE, which the trace reports, instead
- *                    of killing the server without a word
- *   SIGXFSZ          ignored, for the same reason: a write past the file-size
- *                    limit (ulimit -f, --trace > file) fails with EFBIG
- *   SIGUSR2          ignored: it means nothing here, and a stray one should
- *                    not kill the server
- *   SIGALRM, SIGVTALRM, SIGPROF
- *                    ignored: the timers that send them are never set here
- *                    (the loop's timeouts are its own); a profiler that sets
- *                    one installed its handler before main(), and keeps it
- *   SIGIO (SIGPOLL)  ignored: no descriptor is in O_ASYNC mode, so one can
- *                    only be stray
- *   SIGPWR           ignored (Linux): a power monitor tells init, and init
- *                    stops services with SIGTERM
- *   SIGSTKFLT        ignored (Linux): the kernel never sends it
- *   SIGRTMIN..SIGRTMAX
- *                    ignored: a real-time signal means what a program makes
- *                    it mean, and this one gives them no meaning
- * The others keep their default action. SIGKILL and SIGSTOP cannot be caught;
- * a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP) must
- * still end the process, with a core to debug; SIGCHLD, SIGURG, SIGWINCH and
- * SIGCONT are ignored by default; SIGTSTP, SIGTTIN and SIGTTOU stop the
- * process for job control, as a shell expects.
+ * The self-pipe's read end (signals_pipe_open). poll() cannot unblock
+ * signals atomically as pselect() did, so the handler wakes the loop the
+ * other way: it writes a byte to the pipe, whose read end the loop watches
+ * like any socket. A signal that comes just before poll() leaves the byte in
+ * the pipe, and poll() returns at once: no wake-up is lost.
  */
-static const int server_handled_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGXCPU, SIGUSR1};
-enum { SERVER_HANDLED_SIGNALS = sizeof server_handled_signals / sizeof server_handled_signals[0] };
-
-/* Ignored on purpose, as the table says. server_ignore_signals() adds the
- * ones not every system has: SIGIO, SIGPWR, SIGSTKFLT, the real-time ones. */
-static const int server_ignored_signals[] = {
-    SIGPIPE, SIGXFSZ, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
-};
-enum { SERVER_IGNORED_SIGNALS = sizeof server_ignored_signals / sizeof server_ignored_signals[0] };
-
-/* Set by the handler, read by the loop. */
-static volatile sig_atomic_t server_stop_signal; /* the signal that asked to stop, or 0 */
-static volatile sig_atomic_t server_usr1;        /* SIGUSR1 came since the loop last looked */
-static volatile sig_atomic_t server_starting;    /* the step's setup() is running */
-static volatile sig_atomic_t server_child_ended; /* SIGCHLD: a worker ended (the parent only) */
-
-/*
- * The self-pipe. poll() cannot unblock signals atomically as pselect() did,
- * so the handler wakes the loop the other way: it writes a byte to this pipe,
- * whose read end the loop watches like any socket. A signal that comes just
- * before poll() leaves the byte in the pipe, and poll() returns at once: no
- * wake-up is lost. Both ends are non-blocking: a full pipe already holds a
- * wake-up, and the handler must never block.
- */
-static int server_wake_pipe[2] = {-1, -1};
+static int server_wake_fd = -1;
 
 /* The event loop: client datagrams, the step's sockets and timers, signals. */
 static struct loop server_event_loop;
@@ -125,185 +68,20 @@ struct loop *server_loop(void)
     return &server_event_loop;
 }
 
-static const char *server_signal_name(int sig)
-{
-    switch (sig) {
-    case SIGINT:
-        return "SIGINT";
-    case SIGTERM:
-        return "SIGTERM";
-    case SIGQUIT:
-        return "SIGQUIT";
-    case SIGHUP:
-        return "SIGHUP";
-    case SIGXCPU:
-        return "SIGXCPU";
-    default:
-        return "a signal";
-    }
-}
-
-/* What the stop line adds after the signal's name. */
-static const char *server_stop_reason(int sig)
-{
-    switch (sig) {
-    case SIGHUP:
-        return " (nothing to reload at this stage)";
-    case SIGXCPU:
-        return " (the CPU time limit is reached)";
-    default:
-        return "";
-    }
-}
-
-/* Appends `s` to line[0..*len), cut to fit `cap` - 1 bytes. A loop rather
- * than snprintf(), which a signal handler may not call. */
-static void server_append(char *line, size_t cap, size_t *len, const char *s)
-{
-    while (*s != '\0' && *len < cap - 1)
-        line[(*len)++] = *s++;
-}
-
 /*
- * A stop signal while setup() runs (a zone file can take seconds to load):
- * there is no loop yet to see the flag, so the handler itself logs the line
- * and ends the process. Only async-signal-safe calls: write() instead of
- * fprintf(), _exit() instead of exit(). Nothing needs cleaning up: the kernel
- * closes the socket and takes the memory back.
+ * Installs the handlers (signals.c) and opens the self-pipe they write to,
+ * then lets the signals in for good: a handler only sets a flag and writes
+ * to the pipe, so it may run anywhere in the loop. `wait_mask` gets the mask
+ * that lets them in, for the parent of --workers to sleep with.
  */
-static void server_stop_during_setup(int sig)
+static int server_signals(sigset_t *wait_mask)
 {
-    if (log_threshold >= LOG_INFO) {
-        char line[128];
-        size_t len = 0;
-        server_append(line, sizeof line, &len, log_program());
-        server_append(line, sizeof line, &len, " stopped by ");
-        server_append(line, sizeof line, &len, server_signal_name(sig));
-        server_append(line, sizeof line, &len, " while starting up");
-        line[len++] = '\n'; /* server_append() left room for it */
-        ssize_t n = write(STDERR_FILENO, line, len);
-        (void)n; /* if stderr is gone there is nowhere to say so */
-    }
-    _exit(0);
-}
-
-static void server_on_signal(int sig)
-{
-    int saved = errno; /* write() may change it under the code we interrupted */
-    if (sig == SIGUSR1) {
-        server_usr1 = 1;
-    } else {
-        server_stop_signal = sig;
-        if (server_starting)
-            server_stop_during_setup(sig);
-    }
-    ssize_t n = write(server_wake_pipe[1], "", 1);
-    (void)n; /* a full pipe already holds a wake-up */
-    errno = saved;
-}
-
-/* Ignores `sig` if it still has its default action. A handler installed
- * before main() stays: a profiler's for SIGPROF (gcc -pg), say. */
-static int server_ignore(int sig)
-{
-    struct sigaction old;
-    if (sigaction(sig, NULL, &old) != 0)
+    if (signals_install(wait_mask) != 0)
         return -1;
-    if (old.sa_handler != SIG_DFL)
-        return 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_IGN;
-    sigemptyset(&sa.sa_mask);
-    return sigaction(sig, &sa, NULL);
-}
-
-/* Ignores the signals of server_ignored_signals[], then those of the table
- * that only some systems have. */
-static int server_ignore_signals(void)
-{
-    for (size_t i = 0; i < SERVER_IGNORED_SIGNALS; i++) {
-        if (server_ignore(server_ignored_signals[i]) != 0)
-            return -1;
-    }
-#ifdef SIGIO
-    if (server_ignore(SIGIO) != 0) /* SIGPOLL on Linux: the same number */
+    server_wake_fd = signals_pipe_open();
+    if (server_wake_fd < 0)
         return -1;
-#elif defined(SIGPOLL)
-    if (server_ignore(SIGPOLL) != 0)
-        return -1;
-#endif
-#ifdef SIGPWR
-    if (server_ignore(SIGPWR) != 0)
-        return -1;
-#endif
-#ifdef SIGSTKFLT
-    if (server_ignore(SIGSTKFLT) != 0)
-        return -1;
-#endif
-#ifdef SIGRTMIN
-    /* Bounded by SIGRTMAX: some 30 signals (SIGRTMIN and SIGRTMAX are
-     * functions in glibc, which keeps the first few for its threads). */
-    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++) {
-        if (server_ignore(sig) != 0)
-            return -1;
-    }
-#endif
-    return 0;
-}
-
-/* Opens the self-pipe, both ends non-blocking and closed on exec. */
-static int server_pipe_open(void)
-{
-    if (pipe(server_wake_pipe) != 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        int flags = fcntl(server_wake_pipe[i], F_GETFL);
-        if (flags < 0 || fcntl(server_wake_pipe[i], F_SETFL, flags | O_NONBLOCK) < 0 ||
-            fcntl(server_wake_pipe[i], F_SETFD, FD_CLOEXEC) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/*
- * Installs the handlers, after opening the self-pipe they write to. The
- * signals stay unblocked: a handler only sets a flag and writes to the pipe,
- * so it may run anywhere in the loop.
- */
-static int server_signals(void)
-{
-    if (server_pipe_open() != 0)
-        return -1;
-    sigset_t handled;
-    sigemptyset(&handled);
-    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
-        sigaddset(&handled, server_handled_signals[i]);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = server_on_signal; /* no SA_RESTART: poll() returns with EINTR */
-    sa.sa_mask = handled;             /* one handler at a time */
-    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++) {
-        if (sigaction(server_handled_signals[i], &sa, NULL) != 0)
-            return -1;
-    }
-    if (server_ignore_signals() != 0)
-        return -1;
-    /* The mask inherited from our parent might block some of them. */
-    return sigprocmask(SIG_UNBLOCK, &handled, NULL);
-}
-
-/*
- * Runs the step's setup(), during which a stop signal ends the process at
- * once (see server_stop_during_setup) rather than after a long zone load.
- * SIGUSR1 is only noted, and reported once the loop runs.
- */
-static int server_setup(const struct server_step *step)
-{
-    server_starting = 1;
-    int status = step->setup(step->ctx);
-    server_starting = 0; /* a stop signal from here on is the loop's to see */
-    return status;
+    return sigprocmask(SIG_SETMASK, wait_mask, NULL);
 }
 
 /* --trace is on, and stdout still takes what it writes. */
@@ -1009,7 +787,7 @@ static unsigned long server_workers = 1;
 static const char *server_opt_workers(void *ctx, const char *value)
 {
     (void)ctx;
-    return cli_number(value, 1, SERVER_WORKERS_MAX, &server_workers);
+    return cli_number(value, 1, WORKERS_MAX, &server_workers);
 }
 
 static const char *server_opt_tcp_timeout(void *ctx, const char *value)
@@ -1032,20 +810,15 @@ enum { SERVER_OPTIONS = sizeof server_options / sizeof server_options[0] };
 static void server_on_signal_pipe(void *ctx, int fd)
 {
     const struct server_step *step = ctx;
-    uint8_t drain[64];
-    /* Bounded: the handler writes at most one byte per signal, and a
-     * non-blocking read of an empty pipe ends the loop with EAGAIN. */
-    while (read(fd, drain, sizeof drain) > 0)
-        continue;
-    if (server_usr1) {
-        server_usr1 = 0;
+    signals_pipe_drain(fd);
+    if (signals_take_usr1()) {
         if (step->report != NULL)
             step->report(step->ctx, "SIGUSR1");
         else
             log_info("SIGUSR1: no statistics to log at this stage; still answering");
         server_tcp_report("SIGUSR1");
     }
-    if (server_stop_signal)
+    if (signals_stopping())
         loop_stop(&server_event_loop);
 }
 
@@ -1055,12 +828,11 @@ static int server_run(const struct server_step *step, int fd)
     server_tcp_step = step;
     if (loop_watch(&server_event_loop, fd, server_on_client, (void *)step) != 0 ||
         loop_watch(&server_event_loop, server_tcp_listener, server_on_tcp_accept, NULL) != 0 ||
-        loop_watch(&server_event_loop, server_wake_pipe[0], server_on_signal_pipe, (void *)step) !=
-            0) {
+        loop_watch(&server_event_loop, server_wake_fd, server_on_signal_pipe, (void *)step) != 0) {
         log_error("cannot watch the sockets: %s", strerror(errno));
         return 1;
     }
-    if (server_stop_signal) /* came between setup and here: its byte is in the pipe, but why wait */
+    if (signals_stopping()) /* came between setup and here: its byte is in the pipe, but why wait */
         return 0;
     if (loop_run(&server_event_loop) != 0) {
         log_error("poll: %s", strerror(errno));
@@ -1146,119 +918,41 @@ static int server_open_shared(struct net_addr *addr, struct server_socks *socks,
     return 0;
 }
 
-static void server_on_child(int sig)
-{
-    (void)sig;
-    server_child_ended = 1;
-}
+/* What a worker of --workers N runs. */
+struct server_job {
+    const struct server_step *step;
+    const struct server_socks *socks; /* one pair per worker */
+    unsigned n;
+};
 
 /*
  * A worker, just forked: keeps its own sockets (socks[me]) and closes the
  * others', opens a self-pipe of its own (the parent's is shared with every
  * worker, and a wake-up byte one worker's handler writes could be read by
- * another), then lets the signals in and runs the loop. Never returns.
+ * another), then runs the loop. A signal before the new pipe is there sets
+ * the flag server_run() looks at first.
  */
-static void server_worker(const struct server_step *step, const struct server_socks *socks,
-                          unsigned n, unsigned me, const sigset_t *mask)
+static int server_worker(void *ctx, unsigned me)
 {
-    static char name[64];
-    snprintf(name, sizeof name, "%s worker %u", step->program, me + 1);
-    log_init(name, log_threshold);
-    signal(SIGCHLD, SIG_DFL);
-    for (unsigned i = 0; i < n; i++) {
+    const struct server_job *job = ctx;
+    for (unsigned i = 0; i < job->n; i++) {
         if (i != me) {
-            close(socks[i].udp);
-            close(socks[i].tcp);
+            close(job->socks[i].udp);
+            close(job->socks[i].tcp);
         }
     }
-    server_tcp_listener = socks[me].tcp;
-    close(server_wake_pipe[0]);
-    close(server_wake_pipe[1]);
-    if (server_pipe_open() != 0) {
+    server_tcp_listener = job->socks[me].tcp;
+    server_wake_fd = signals_pipe_open();
+    if (server_wake_fd < 0) {
         log_error("cannot open the self-pipe: %s", strerror(errno));
-        exit(1);
-    }
-    sigprocmask(SIG_SETMASK, mask, NULL); /* a signal that came since the fork: now */
-    int status = server_run(step, socks[me].udp);
-    server_tcp_stop();
-    close(socks[me].udp);
-    if (step->report != NULL)
-        step->report(step->ctx, "at exit");
-    server_tcp_report("at exit");
-    exit(status); /* the parent logs the stop */
-}
-
-/*
- * The parent of --workers N: forks one process per pair of sockets in
- * socks[0..n) to answer on them (server_worker), then only watches. A stop
- * signal is passed on to every worker, SIGUSR1 too; a worker that ends on
- * its own (it should not) stops the others. Each worker has its own state:
- * pending queries, TCP connections, and its own cache. Returns the exit
- * status: 0 after a stop signal, 1 if a worker failed or could not be started.
- */
-static int server_workers_run(const struct server_step *step, const struct server_socks *socks,
-                              unsigned n)
-{
-    pid_t pids[SERVER_WORKERS_MAX];
-    unsigned started = 0;
-    int status = 0;
-
-    /* The handled signals and SIGCHLD are blocked from before the first
-     * fork: the parent sees them in sigsuspend() below, never in between. */
-    sigset_t blocked, old, parent_wait;
-    sigemptyset(&blocked);
-    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
-        sigaddset(&blocked, server_handled_signals[i]);
-    sigaddset(&blocked, SIGCHLD);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = server_on_child;
-    if (sigaction(SIGCHLD, &sa, NULL) != 0 || sigprocmask(SIG_BLOCK, &blocked, &old) != 0) {
-        log_error("cannot watch the workers: %s", strerror(errno));
         return 1;
     }
-    parent_wait = old;
-    for (size_t i = 0; i < SERVER_HANDLED_SIGNALS; i++)
-        sigdelset(&parent_wait, server_handled_signals[i]);
-    sigdelset(&parent_wait, SIGCHLD);
-    fflush(NULL); /* nothing buffered may be written twice */
-
-    for (; started < n; started++) {
-        pid_t pid = fork();
-        if (pid < 0) {
-            log_error("cannot start worker %u: %s", started + 1, strerror(errno));
-            status = 1;
-            break;
-        }
-        if (pid == 0)
-            server_worker(step, socks, n, started, &old);
-        pids[started] = pid;
-    }
-
-    /* Sleeps until a signal: a stop, SIGUSR1, or a worker's end. */
-    while (status == 0 && !server_stop_signal && !server_child_ended) {
-        sigsuspend(&parent_wait);
-        if (server_usr1) {
-            server_usr1 = 0;
-            for (unsigned i = 0; i < started; i++)
-                kill(pids[i], SIGUSR1);
-        }
-    }
-    if (server_child_ended && !server_stop_signal) {
-        log_error("a worker ended unexpectedly: stopping the others");
-        status = 1;
-    }
-    int stop = server_stop_signal ? server_stop_signal : SIGTERM;
-    for (unsigned i = 0; i < started; i++)
-        kill(pids[i], stop);
-    /* One wait per worker started; each ends within a wake-up of its signal. */
-    for (unsigned i = 0; i < started; i++) {
-        int ws;
-        while (waitpid(pids[i], &ws, 0) < 0 && errno == EINTR)
-            continue; /* a signal during the wait: wait on */
-        if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0)
-            status = 1;
-    }
+    int status = server_run(job->step, job->socks[me].udp);
+    server_tcp_stop();
+    close(job->socks[me].udp);
+    if (job->step->report != NULL)
+        job->step->report(job->step->ctx, "at exit");
+    server_tcp_report("at exit");
     return status;
 }
 
@@ -1325,7 +1019,8 @@ int server_main(const struct server_step *step, int argc, char **argv)
     /* Signals first, so none finds the process without its handler; then the
      * socket, so a port in use is reported at once, not after the zones
      * have loaded; then the step's setup. */
-    if (server_signals() != 0 || loop_init(&server_event_loop, loop_monotonic_ms) != 0) {
+    sigset_t wait_mask;
+    if (server_signals(&wait_mask) != 0 || loop_init(&server_event_loop, loop_monotonic_ms) != 0) {
         log_error("cannot install signal handlers: %s", strerror(errno));
         return 1;
     }
@@ -1333,7 +1028,7 @@ int server_main(const struct server_step *step, int argc, char **argv)
     loop_timer_init(&server_tcp_more_timer);
     loop_timer_init(&server_tcp_accept_timer);
     unsigned n_workers = (unsigned)server_workers;
-    struct server_socks socks[SERVER_WORKERS_MAX] = {{.udp = -1, .tcp = -1}};
+    struct server_socks socks[WORKERS_MAX] = {{.udp = -1, .tcp = -1}};
     if (n_workers == 1) {
         socks[0].udp = server_open(&addr);
         if (socks[0].udp < 0)
@@ -1353,7 +1048,7 @@ int server_main(const struct server_step *step, int argc, char **argv)
         log_error("no memory for %lu TCP connections", server_tcp_max);
         status = 1;
     } else if (step->setup) {
-        status = server_setup(step);
+        status = signals_run_setup(step->setup, step->ctx, &wait_mask);
     }
     if (status != 0) {
         server_tcp_stop();
@@ -1379,7 +1074,8 @@ int server_main(const struct server_step *step, int argc, char **argv)
          * bytes for query IDs, which each worker then reads itself. */
         log_info("listening on %s/udp with %u workers", addr_text, n_workers);
         log_info("listening on %s/tcp with %u workers", addr_text, n_workers);
-        status = server_workers_run(step, socks, n_workers);
+        struct server_job job = {step, socks, n_workers};
+        status = workers_run(n_workers, server_worker, &job, &wait_mask);
         for (unsigned i = 0; i < n_workers; i++) {
             close(socks[i].udp);
             close(socks[i].tcp);
@@ -1388,8 +1084,7 @@ int server_main(const struct server_step *step, int argc, char **argv)
         tcp_table_free(&server_tcp);
     }
     if (status == 0)
-        log_info("stopped by %s%s", server_signal_name(server_stop_signal),
-                 server_stop_reason(server_stop_signal));
+        signals_log_stop();
     if (n_workers == 1) { /* with workers, each has reported its own */
         if (step->report != NULL)
             step->report(step->ctx, "at exit");

@@ -13,6 +13,7 @@ void test_register_suites(void)
     test_net_register();
     test_cli_register();
     test_log_register();
+    test_signals_register();
     test_trace_register();
     test_regressions_register();
 }

@@ -29,6 +29,7 @@ void test_msg_register(void);
 void test_net_register(void);
 void test_cli_register(void);
 void test_log_register(void);
+void test_signals_register(void);
 void test_trace_register(void);
 void test_regressions_register(void);
 /* steps/04-answer/ and steps/05-compression/ */
@@ -38,6 +39,7 @@ void test_lookup_register(void);
 void test_resp_register(void);
 void test_auth_register(void);
 void test_compress_register(void);
+void test_workers_register(void);
 /* steps/06-forwarding/ */
 void test_loop_register(void);
 void test_upstream_register(void);

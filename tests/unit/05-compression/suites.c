@@ -6,4 +6,5 @@ void test_register_suites(void)
     test_compress_register();
     test_resp_register();
     test_auth_register();
+    test_workers_register();
 }
