@@ -35,7 +35,15 @@ int cache_init(struct cache *c, size_t max_entries)
         return -1;
     c->n_buckets = n;
     c->max_entries = max_entries;
+    c->max_bytes = max_entries * CACHE_ENTRY_BYTES;
     return 0;
+}
+
+/* What an entry of `owner_len` and `len` bytes of records counts against
+ * max_bytes: the entry, its owner, its records. */
+static size_t cache_cost(size_t owner_len, size_t len)
+{
+    return sizeof(struct cache_entry) + owner_len + len;
 }
 
 /* Unlinks `e` from the use list. */
@@ -75,6 +83,7 @@ static void cache_drop(struct cache *c, struct cache_entry *e)
     *link = e->hash_next;
     cache_lru_unlink(c, e);
     c->count--;
+    c->bytes -= cache_cost(e->owner_len, e->len);
     free(e->data);
     free(e);
 }
@@ -126,15 +135,26 @@ const struct cache_entry *cache_put(struct cache *c, uint64_t now, const struct 
     struct cache_entry *e = cache_find(c, &key, type, class_);
     if (e != NULL && e->expires > now && e->rank > rank)
         return NULL; /* fresh data we trust more stays (RFC 2181 5.4.1) */
+    size_t cost = cache_cost(key.len, len);
+    if (cost > c->max_bytes)
+        return NULL; /* more than the whole cache may hold: not cached */
     uint8_t *copy = malloc(len > 0 ? len : 1);
     if (copy == NULL)
         return NULL;
     memcpy(copy, data, len);
+    if (e != NULL) { /* replaced: out of the use list while room is made */
+        c->bytes -= cache_cost(e->owner_len, e->len);
+        cache_lru_unlink(c, e);
+    }
+    /* Room: the least recently used go, until one more entry fits (when
+     * this one is new) and its bytes do. Bounded by the entries there are;
+     * `e` is not in the use list, so it is not among them. */
+    while (c->lru_tail != NULL &&
+           ((e == NULL && c->count >= c->max_entries) || c->bytes + cost > c->max_bytes)) {
+        c->stats.evictions++;
+        cache_drop(c, c->lru_tail);
+    }
     if (e == NULL) {
-        if (c->count >= c->max_entries) { /* full: the least recently used goes */
-            c->stats.evictions++;
-            cache_drop(c, c->lru_tail);
-        }
         /* The owner's bytes only, not a whole struct name. */
         e = calloc(1, sizeof *e + key.len);
         if (e == NULL) {
@@ -151,8 +171,8 @@ const struct cache_entry *cache_put(struct cache *c, uint64_t now, const struct 
         c->count++;
     } else {
         free(e->data);
-        cache_lru_unlink(c, e);
     }
+    c->bytes += cost;
     e->kind = kind;
     e->rank = rank;
     e->expires = now + (uint64_t)ttl * 1000;

@@ -23,9 +23,11 @@
  * referral, which outrank glue; data of a lower rank never replaces data of
  * a higher one that is still fresh.
  *
- * Bounded: at most `max_entries` entries. A full cache drops the entry used
- * least recently (a list kept in order of use); an expired entry is dropped
- * when it is found, and by cache_sweep().
+ * Bounded: at most `max_entries` entries, and at most CACHE_ENTRY_BYTES
+ * bytes per entry allowed in all (cache_cost() in cache.c says what counts).
+ * A full cache drops the entries used least recently (a list kept in order
+ * of use) until the new one fits; an expired entry is dropped when it is
+ * found, and by cache_sweep().
  */
 
 enum cache_rank {
@@ -43,6 +45,14 @@ enum cache_kind {
 enum {
     CACHE_SIZE_DEFAULT = 100000,
     CACHE_SIZE_MAX = 10000000,
+    /* Bytes per entry allowed, in all: a cache of N entries holds at most
+     * N x 512 bytes of entries, owners and records. An ordinary entry takes
+     * about 100 (an A or NS RRset under a 20-octet owner), so this bound
+     * only bites when many entries are large: without it a client that can
+     * make the resolver fetch large RRsets from servers it controls (4 KiB
+     * each, RESOLVE_ANSWER_BYTES) could fill N entries with 4 KiB each,
+     * 425 MiB for the default N. */
+    CACHE_ENTRY_BYTES = 512,
     /* The longest a record is kept, whatever its TTL says: a week, as
      * unbound's cache-max-ttl default of a day is for resolvers, but the
      * sandbox's zones are small. RFC 2181 8 caps a TTL at 2^31 - 1 s. */
@@ -79,12 +89,13 @@ struct cache {
     struct cache_entry **bucket;
     size_t n_buckets; /* a power of two */
     size_t count, max_entries;
+    size_t bytes, max_bytes; /* what the entries take (cache_cost), and the bound */
     struct cache_entry *lru_head, *lru_tail;
     struct cache_stats stats;
 };
 
-/* An empty cache for at most `max_entries` entries. Returns 0, or -1 if
- * memory ran out. */
+/* An empty cache for at most `max_entries` entries and max_entries x
+ * CACHE_ENTRY_BYTES bytes. Returns 0, or -1 if memory ran out. */
 int cache_init(struct cache *c, size_t max_entries);
 
 /* Frees every entry and the table. */
@@ -102,7 +113,8 @@ const struct cache_entry *cache_get(struct cache *c, uint64_t now, const struct 
  * Stores an RRset or a negative answer, `ttl` seconds from `now`, unless a
  * fresh entry of a higher rank is there (then nothing changes). `data` (of
  * `len` bytes, `count` records) is copied, in the form struct cache_entry
- * describes. A TTL of 0 stores nothing (RFC 1035 3.2.1: do not cache).
+ * describes. A TTL of 0 stores nothing (RFC 1035 3.2.1: do not cache), and
+ * neither does an entry larger than the whole cache may hold.
  * Returns the entry, or NULL if nothing was stored.
  */
 const struct cache_entry *cache_put(struct cache *c, uint64_t now, const struct name *owner,

@@ -102,6 +102,62 @@ static void test_lru_eviction(void)
     cache_free(&c);
 }
 
+/* An RRset of `len` bytes (records of 100 bytes or less each, as RDLENGTH
+ * then RDATA) under `owner`. */
+static const struct cache_entry *put_big(struct cache *c, const char *owner, size_t len)
+{
+    static uint8_t data[8192];
+    CU_ASSERT_FATAL(len <= sizeof data);
+    uint16_t count = 0;
+    for (size_t at = 0; at < len; count++) { /* bounded: each record takes at least 2 bytes */
+        size_t rdlen = len - at - 2 < 98 ? len - at - 2 : 98;
+        data[at] = 0;
+        data[at + 1] = (uint8_t)rdlen;
+        memset(data + at + 2, 'x', rdlen);
+        at += 2 + rdlen;
+    }
+    struct name n = N(owner);
+    return cache_put(c, 0, &n, DNS_TYPE_TXT, DNS_CLASS_IN, CACHE_POSITIVE, CACHE_RANK_ANSWER, 60,
+                     data, len, count);
+}
+
+/* The byte bound: max_entries x CACHE_ENTRY_BYTES in all. Large entries
+ * push out the least recently used ones long before the count is reached;
+ * one larger than the whole cache is not stored; replacing an entry counts
+ * its new size, not both. */
+static void test_byte_bound(void)
+{
+    struct cache c;
+    CU_ASSERT_FATAL(cache_init(&c, 10) == 0);
+    EXPECT_UINT(c.max_bytes, 10 * CACHE_ENTRY_BYTES);
+    put_a(&c, 0, "small.example.", a80, CACHE_RANK_ANSWER, 60);
+    size_t small = c.bytes;
+    CU_ASSERT(small > 0 && small < CACHE_ENTRY_BYTES); /* an ordinary entry is well inside */
+    /* 1,000 bytes each: the fifth no longer fits beside the four before
+     * it and the small one, so the small one (the oldest) goes first. */
+    const char *owners[] = {"b1.example.", "b2.example.", "b3.example.", "b4.example.",
+                            "b5.example."};
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_PTR_NOT_NULL(put_big(&c, owners[i], 1000));
+    CU_ASSERT(c.bytes <= c.max_bytes);
+    CU_ASSERT_PTR_NULL(get_a(&c, 0, "small.example."));
+    EXPECT_UINT(c.count, 4); /* b2..b5: 4 x ~1,075 bytes; with b1 it would not fit */
+    EXPECT_UINT(c.stats.evictions, 2);
+    struct name b1 = N("b1.example."), b5 = N("b5.example.");
+    CU_ASSERT_PTR_NULL(cache_get(&c, 0, &b1, DNS_TYPE_TXT, DNS_CLASS_IN));
+    CU_ASSERT_PTR_NOT_NULL(cache_get(&c, 0, &b5, DNS_TYPE_TXT, DNS_CLASS_IN));
+    /* Larger than the whole cache: not stored, nothing evicted for it. */
+    CU_ASSERT_PTR_NULL(put_big(&c, "huge.example.", 10 * CACHE_ENTRY_BYTES));
+    EXPECT_UINT(c.count, 4);
+    EXPECT_UINT(c.stats.evictions, 2);
+    /* Replaced by a small one: its bytes go down, and the freed room is there. */
+    size_t before = c.bytes;
+    CU_ASSERT_PTR_NOT_NULL(put_big(&c, "b5.example.", 10));
+    EXPECT_UINT(c.bytes, before - 990);
+    EXPECT_UINT(c.count, 4);
+    cache_free(&c);
+}
+
 /* Negative entries: NXDOMAIN under type 0, NODATA under its type; they
  * are told apart from RRsets by their kind. */
 static void test_negative_entries(void)
@@ -246,6 +302,7 @@ void test_cache_register(void)
     CU_add_test(s, "get by name, type and class; TTL counts down; expiry", test_get_and_expiry);
     CU_add_test(s, "trust ranking (RFC 2181 5.4.1)", test_trust_ranking);
     CU_add_test(s, "least recently used evicted when full", test_lru_eviction);
+    CU_add_test(s, "at most CACHE_ENTRY_BYTES per entry in all", test_byte_bound);
     CU_add_test(s, "NXDOMAIN and NODATA entries", test_negative_entries);
     CU_add_test(s, "sweep of expired entries", test_sweep);
     CU_add_test(s, "10,000 names", test_many);
