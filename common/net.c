@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -139,4 +140,25 @@ int net_udp_bind(const struct net_addr *a)
 int net_udp_bind_shared(const struct net_addr *a)
 {
     return net_udp_open(a, true);
+}
+
+int net_socket(int family, int type)
+{
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+    return socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+    int fd = socket(family, type, 0);
+    if (fd < 0)
+        return -1;
+    int fl = fcntl(fd, F_GETFL);
+    int fdfl = fl < 0 ? -1 : fcntl(fd, F_GETFD);
+    if (fdfl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+        fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+#endif
 }

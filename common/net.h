@@ -47,4 +47,11 @@ int net_udp_bind(const struct net_addr *a);
  * does not exist. */
 int net_udp_bind_shared(const struct net_addr *a);
 
+/* A new socket of `family` and `type` (SOCK_DGRAM, SOCK_STREAM), non-blocking
+ * and close-on-exec: in the one socket() call where the system takes
+ * SOCK_NONBLOCK and SOCK_CLOEXEC there (Linux, the BSDs, POSIX.1-2024),
+ * through fcntl() elsewhere, four calls more. Returns the descriptor, or -1
+ * with errno set (e.g. EMFILE when every descriptor is in use). */
+int net_socket(int family, int type);
+
 #endif

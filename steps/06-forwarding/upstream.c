@@ -240,21 +240,16 @@ static void query_timer(void *ctx);
 /*
  * A new socket connect()ed to `server`: at connect() the kernel binds it to a
  * random ephemeral port, and from then on drops datagrams from anyone but the
- * server. Non-blocking and close-on-exec through fcntl(), which is POSIX
- * (SOCK_NONBLOCK and SOCK_CLOEXEC in socket() are not). Returns the
+ * server. Non-blocking and close-on-exec (net_socket()). Returns the
  * descriptor, or -1 with errno set (e.g. EMFILE when every descriptor is in
  * use).
  */
 static int upstream_socket(const struct net_addr *server)
 {
-    int fd = socket(server->ss.ss_family, SOCK_DGRAM, 0);
+    int fd = net_socket(server->ss.ss_family, SOCK_DGRAM);
     if (fd < 0)
         return -1;
-    int fl = fcntl(fd, F_GETFL);
-    int fdfl = fl < 0 ? -1 : fcntl(fd, F_GETFD);
-    if (fdfl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
-        fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) != 0 ||
-        connect(fd, (const struct sockaddr *)&server->ss, server->len) != 0) {
+    if (connect(fd, (const struct sockaddr *)&server->ss, server->len) != 0) {
         int saved = errno;
         close(fd);
         errno = saved;

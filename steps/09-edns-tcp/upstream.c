@@ -334,8 +334,7 @@ static void query_tcp_retry(void *ctx);
  * A new socket of `type` (SOCK_DGRAM or SOCK_STREAM) connect()ed to `server`:
  * at connect() the kernel binds it to a random ephemeral port, and from then
  * on drops datagrams from anyone but the server. Non-blocking and
- * close-on-exec through fcntl(), which is POSIX (SOCK_NONBLOCK and
- * SOCK_CLOEXEC in socket() are not). A TCP connection is usually still being
+ * close-on-exec (net_socket()). A TCP connection is usually still being
  * set up when this returns (EINPROGRESS): its outcome comes later, as a
  * socket that takes the query or one that reports an error. Returns the
  * descriptor, or -1 with errno set (e.g. EMFILE when every descriptor is in
@@ -343,16 +342,12 @@ static void query_tcp_retry(void *ctx);
  */
 static int upstream_socket(const struct net_addr *server, int type)
 {
-    int fd = socket(server->ss.ss_family, type, 0);
+    int fd = net_socket(server->ss.ss_family, type);
     if (fd < 0)
         return -1;
-    int fl = fcntl(fd, F_GETFL);
-    int fdfl = fl < 0 ? -1 : fcntl(fd, F_GETFD);
-    if (fdfl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
-        fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) != 0 ||
-        (connect(fd, (const struct sockaddr *)&server->ss, server->len) != 0 &&
-         /* EINTR too: the connection is then set up in the background. */
-         !(type == SOCK_STREAM && (errno == EINPROGRESS || errno == EINTR)))) {
+    if (connect(fd, (const struct sockaddr *)&server->ss, server->len) != 0 &&
+        /* EINTR too: the connection is then set up in the background. */
+        !(type == SOCK_STREAM && (errno == EINPROGRESS || errno == EINTR))) {
         int saved = errno;
         close(fd);
         errno = saved;

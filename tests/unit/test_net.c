@@ -1,6 +1,7 @@
 /* test_net.c: unit tests of common/net.c — parsing and printing addresses, binding UDP sockets. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -304,6 +305,30 @@ static void test_udp_bind_v6(void)
     close(fd);
 }
 
+/* net_socket(): UDP and TCP, IPv4 and IPv6, each non-blocking (a read of
+ * nothing is EAGAIN, not a wait) and close-on-exec. */
+static void test_socket_flags(void)
+{
+    const int families[] = {AF_INET, AF_INET6}, types[] = {SOCK_DGRAM, SOCK_STREAM};
+    for (int f = 0; f < 2; f++) {
+        for (int t = 0; t < 2; t++) {
+            int fd = net_socket(families[f], types[t]);
+            CU_ASSERT_FATAL(fd >= 0);
+            int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+            CU_ASSERT(fl >= 0 && (fl & O_NONBLOCK) != 0);
+            CU_ASSERT(fdfl >= 0 && (fdfl & FD_CLOEXEC) != 0);
+            int type = 0;
+            socklen_t len = sizeof type;
+            CU_ASSERT(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0);
+            EXPECT_INT(type, types[t]); /* the flags did not leak into the type */
+            close(fd);
+        }
+    }
+    errno = 0;
+    EXPECT_INT(net_socket(-1, SOCK_DGRAM), -1);
+    CU_ASSERT(errno != 0);
+}
+
 void test_net_register(void)
 {
     CU_pSuite s = CU_add_suite("net", NULL, NULL);
@@ -319,4 +344,5 @@ void test_net_register(void)
     CU_add_test(s, "udp_bind, then EADDRINUSE", test_udp_bind);
     CU_add_test(s, "udp_bind on ::1", test_udp_bind_v6);
     CU_add_test(s, "udp_bind_shared: several sockets on one port", test_udp_bind_shared);
+    CU_add_test(s, "socket: non-blocking and close-on-exec", test_socket_flags);
 }
