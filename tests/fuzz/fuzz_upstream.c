@@ -19,6 +19,14 @@
  * harness sets; its watched sockets are called by hand.
  */
 int fuzz_socket(int domain, int type, int protocol);
+int fuzz_net_socket(int family, int type);
+/* net_socket() (common/net.c) is a real socket() with the non-blocking and
+ * close-on-exec flags: the fake takes the type alone. */
+int fuzz_net_socket(int family, int type)
+{
+    return fuzz_socket(family, type, 0);
+}
+
 int fuzz_fcntl(int fd, int cmd, ...);
 int fuzz_connect(int fd, const struct sockaddr *addr, socklen_t len);
 int fuzz_close(int fd);
@@ -28,17 +36,19 @@ ssize_t fuzz_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
                       socklen_t *from_len);
 ssize_t fuzz_read(int fd, void *buf, size_t len);
 int fuzz_open(const char *path, int flags, ...);
-#define socket   fuzz_socket
-#define fcntl    fuzz_fcntl
-#define connect  fuzz_connect
-#define close    fuzz_close
-#define send     fuzz_send
-#define recv     fuzz_recv
-#define recvfrom fuzz_recvfrom
-#define read     fuzz_read
-#define open     fuzz_open
+#define socket     fuzz_socket
+#define net_socket fuzz_net_socket
+#define fcntl      fuzz_fcntl
+#define connect    fuzz_connect
+#define close      fuzz_close
+#define send       fuzz_send
+#define recv       fuzz_recv
+#define recvfrom   fuzz_recvfrom
+#define read       fuzz_read
+#define open       fuzz_open
 #include "upstream.c"
 #undef socket
+#undef net_socket
 #undef fcntl
 #undef connect
 #undef close
