@@ -17,7 +17,7 @@ static const struct {
 } cli_common_table[] = {
     [CLI_ADDRESS] = {"address", "A",
                      "listen on this IPv4 or IPv6 address (default " CLI_DEFAULT_ADDRESS ")"},
-    [CLI_PORT] = {"port", "P", "listen on this UDP port (default 2053)"},
+    [CLI_PORT] = {"port", "P", "listen on this port (default 2053)"},
     [CLI_TRACE] = {"trace", NULL,
                    "print every datagram received and sent as an annotated hex dump"},
     [CLI_LOG_LEVEL] = {"log-level", "L", "error, warn, info (default) or debug (a line per query)"},
