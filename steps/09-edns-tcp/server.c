@@ -251,8 +251,9 @@ static void server_send(const struct server_request *req, const uint8_t *reply, 
     bool named = server_tracing || log_threshold >= LOG_DEBUG;
     if (named)
         server_peer_text(req, peer_text);
+    struct tcp_conn *c = NULL; /* over TCP: the connection it goes out on */
     if (server_request_tcp(req)) {
-        struct tcp_conn *c = server_tcp_conn(req);
+        c = server_tcp_conn(req);
         if (c == NULL) {
             if (named)
                 log_debug("no reply to %s: the connection has closed", peer_text);
@@ -262,17 +263,15 @@ static void server_send(const struct server_request *req, const uint8_t *reply, 
             log_warn("a reply of %zu bytes cannot go over TCP: dropped", len);
             return;
         }
-        if (server_tracing) {
-            trace_datagram(stdout, "sent", peer_text, reply, len);
-            server_trace_check();
-        }
-        if (tcp_out_push(c, reply, len) != 0)
-            server_tcp_close(c, "out of memory");
-        return;
     }
     if (server_tracing) {
         trace_datagram(stdout, "sent", peer_text, reply, len);
         server_trace_check();
+    }
+    if (c != NULL) {
+        if (tcp_out_push(c, reply, len) != 0)
+            server_tcp_close(c, "out of memory");
+        return;
     }
     if (sendto(req->fd, reply, len, 0, peer, req->peer_len) < 0 && named)
         log_debug("sendto %s: %s", peer_text, strerror(errno));
